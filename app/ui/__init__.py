@@ -1,0 +1,1 @@
+"""Qt Widgets views; they see view-models only."""

@@ -1,0 +1,1 @@
+"""Qt view-models (PySide6.QtCore only) between the services and the widgets."""

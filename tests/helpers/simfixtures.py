@@ -1,0 +1,1 @@
+"""pytest fixtures that run the UCWA simulator (in-process and over real loopback HTTP)."""
