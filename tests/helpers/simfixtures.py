@@ -1,1 +1,38 @@
 """pytest fixtures that run the UCWA simulator (in-process and over real loopback HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from app.simulator import SimConfig, Simulator
+from app.simulator.serve import SimServer
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    """Fast timings for tests; override this fixture in a module to change them."""
+    return SimConfig(speed=50, max_poll_s=0.5)
+
+
+@pytest.fixture
+def sim(sim_config: SimConfig) -> Iterator[Simulator]:
+    """A fresh simulator; use `sim.asgi` with httpx.ASGITransport, or `sim_server`."""
+    simulator = Simulator(sim_config)
+    yield simulator
+    simulator.close()
+
+
+@pytest.fixture
+def sim_server(sim: Simulator) -> Iterator[SimServer]:
+    """The simulator served over real HTTP on 127.0.0.1 (uvicorn in a background thread)."""
+    with SimServer(sim) as server:
+        yield server
+
+
+@pytest.fixture
+def sim_credentials(sim_config: SimConfig) -> tuple[str, str]:
+    """(user, password) of the first configured account (the demo account by default)."""
+    user, password = next(iter(sim_config.users.items()))
+    return user, password

@@ -1,0 +1,160 @@
+"""Fault injection: a thread-safe Python API (also driven by the /_sim/ HTTP endpoints)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class _Host(Protocol):
+    """The parts of the Simulator the fault API acts on; each is safe to call from any thread."""
+
+    def _drop_event_channels(self) -> bool: ...
+    def _expire_tokens(self) -> None: ...
+    def _expire_applications(self, subcode: str) -> None: ...
+    def _force_resync(self) -> None: ...
+    def _force_resume(self) -> None: ...
+    def _wake_polls_at(self, when: float) -> None: ...
+
+
+@dataclass
+class ForcedStatus:
+    path_contains: str  # lower case
+    status: int
+    remaining: int
+    method: str | None
+    retry_after: float | None
+    code: str | None
+    subcode: str | None
+
+
+class Faults:
+    """Faults for tests and demos. Every method may be called from any thread."""
+
+    def __init__(self, host: _Host) -> None:
+        self._host = host
+        self._lock = threading.Lock()
+        self._rules: list[ForcedStatus] = []
+        self._stall_until = 0.0
+        self._latency = 0.0
+        self._drop_next = False
+
+    # --- the public API ----------------------------------------------------------------------
+
+    def force_status(
+        self,
+        path_contains: str,
+        status: int,
+        *,
+        count: int = 1,
+        method: str | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+        subcode: str | None = None,
+    ) -> None:
+        """Answer the next *count* requests whose path contains *path_contains* with *status*.
+
+        401 answers with the auth challenge; others with a UCWA error body (code from the
+        status unless given) and `Retry-After` when *retry_after* is set.
+        """
+        if not 400 <= int(status) <= 599:
+            raise ValueError("status must be 4xx or 5xx")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        rule = ForcedStatus(
+            path_contains.lower(),
+            int(status),
+            int(count),
+            method.upper() if method else None,
+            retry_after,
+            code,
+            subcode,
+        )
+        with self._lock:
+            self._rules.append(rule)
+
+    def stall_events(self, seconds: float) -> None:
+        """For *seconds* from now, parked P-GETs deliver nothing (empty releases at timeout)."""
+        until = time.monotonic() + max(0.0, float(seconds))
+        with self._lock:
+            self._stall_until = until
+        self._host._wake_polls_at(until)
+
+    def drop_event_channel(self) -> None:
+        """Parked P-GETs (or, if none is parked, the next one) get 503; no events are lost."""
+        dropped = self._host._drop_event_channels()
+        if not dropped:
+            with self._lock:
+                self._drop_next = True
+
+    def expire_tokens(self) -> None:
+        """Every issued token is invalid from now on (-> 401 + challenge)."""
+        self._host._expire_tokens()
+
+    def expire_applications(self, *, inactive: bool = False) -> None:
+        """Delete every application now: 404 ApplicationNotFound (410 InactiveApplicationExpired
+        with *inactive*) for any later request to it, parked P-GETs included."""
+        self._host._expire_applications(
+            "InactiveApplicationExpired" if inactive else "ApplicationNotFound"
+        )
+
+    def add_latency(self, seconds: float) -> None:
+        """Delay every later request by *seconds* (0 removes the delay)."""
+        with self._lock:
+            self._latency = max(0.0, float(seconds))
+
+    def force_resync(self) -> None:
+        """The next (or parked) P-GET of every application answers with a `resync` body."""
+        self._host._force_resync()
+
+    def force_resume(self) -> None:
+        """Forced state reset: calls vanish silently; the next P-GET answers with `resume`."""
+        self._host._force_resume()
+
+    def clear(self) -> None:
+        """Remove forced statuses, stalls, latency and a pending drop."""
+        with self._lock:
+            self._rules.clear()
+            self._stall_until = 0.0
+            self._latency = 0.0
+            self._drop_next = False
+        self._host._wake_polls_at(0.0)
+
+    # --- used by the server ------------------------------------------------------------------
+
+    def take_forced(self, method: str, path: str, query: str) -> ForcedStatus | None:
+        target = (path + ("?" + query if query else "")).lower()
+        with self._lock:
+            for rule in self._rules:
+                if rule.method not in (None, method.upper()):
+                    continue
+                if rule.path_contains in target:
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._rules.remove(rule)
+                    return rule
+        return None
+
+    def stall_until(self) -> float:
+        with self._lock:
+            return self._stall_until
+
+    def latency(self) -> float:
+        with self._lock:
+            return self._latency
+
+    def take_drop(self) -> bool:
+        with self._lock:
+            drop, self._drop_next = self._drop_next, False
+            return drop
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "rules": [vars(r).copy() for r in self._rules],
+                "stall_remaining_s": max(0.0, self._stall_until - time.monotonic()),
+                "latency_s": self._latency,
+                "drop_next": self._drop_next,
+            }
