@@ -1,0 +1,439 @@
+"""`ucwa-phone call`: place one call headless, print each state change, exit with its outcome."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import ssl
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TextIO
+from urllib.parse import urlsplit
+
+import httpx
+
+from app import settings as settings_mod
+from app.logs import register_secret
+from app.ucwa import (
+    AuthenticationError,
+    CallAction,
+    CallFailed,
+    CallSnapshot,
+    CallState,
+    ConnectionState,
+    FileDiscoveryCache,
+    InvalidNumber,
+    LocalProtocolError,
+    SessionStatus,
+    TokenProvider,
+    TransportError,
+    UcwaError,
+    UcwaSession,
+)
+from app.ucwa.discovery import MemoryDiscoveryCache
+from app.ucwa.numbers import normalize
+
+PASSWORD_ENV = "UCWA_PHONE_PASSWORD"
+_DISCOVERY_PATH = "/autodiscover/autodiscoverservice.svc/root"
+
+# Exit codes: scripts branch on these.
+EXIT_ENDED = 0  # the call ended normally (either side hung up)
+EXIT_CALL_FAILED = 1  # busy, declined, no answer, ... (the reason is printed)
+EXIT_USAGE = 2  # bad arguments or an invalid number (nothing was sent)
+EXIT_SESSION = 3  # sign-in failed, server unreachable, connection lost or taken over
+EXIT_INTERRUPTED = 130
+
+# How long a timed action waits for the server to offer it (e.g. hold right after connecting).
+_OFFER_WAIT_S = 5.0
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be a number of seconds >= 0")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("number", help="the number to call, e.g. +14255550100")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--server", metavar="DISCOVERY_URL", help="discovery URL or server name")
+    target.add_argument("--address", metavar="USER@DOMAIN", help="sign-in address (autodiscovery)")
+    parser.add_argument("--user", metavar="NAME", help="user name (default: the address)")
+    parser.add_argument("--callback", metavar="+NUMBER", help="your phone the server rings first")
+    parser.add_argument(
+        "--hold-after", type=_seconds, metavar="S", help="hold S s after connecting"
+    )
+    parser.add_argument(
+        "--resume-after", type=_seconds, metavar="S", help="resume S s after connecting"
+    )
+    parser.add_argument(
+        "--hangup-after", type=_seconds, metavar="S", help="hang up S s after connecting"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per state change")
+    parser.add_argument("--ca-bundle", metavar="PEM", help="extra CA bundle for a private PKI")
+    parser.add_argument("--demo-speed", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.epilog = (
+        f"The password comes from ${PASSWORD_ENV} or the keyring (ucwa-phone login), never from "
+        "the command line. Without --server/--address the configured account is used, else the "
+        "built-in simulator (demo mode). Exit status: 0 ended normally, 1 call failed, "
+        "2 bad input, 3 sign-in/connection problem, 130 interrupted."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_main(args))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+class Printer:
+    """Prints each distinct state once: plain text, or one JSON object per line."""
+
+    def __init__(self, as_json: bool, out: TextIO = sys.stdout) -> None:
+        self._json = as_json
+        self._out = out
+        self._t0 = time.monotonic()
+        self._last: tuple[str, str | None, tuple[str, ...]] | None = None
+
+    def state(self, state: str, reason: str | None = None, actions: tuple[str, ...] = ()) -> None:
+        key = (state, reason, actions)
+        if key == self._last:
+            return
+        self._last = key
+        t = round(time.monotonic() - self._t0, 3)
+        if self._json:
+            line = json.dumps({"t": t, "state": state, "reason": reason, "actions": list(actions)})
+        else:
+            extra = f"  [{', '.join(a.replace('_', ' ') for a in actions)}]" if actions else ""
+            line = f"{t:8.2f}s  {state:<12}{('  ' + reason) if reason else ''}{extra}".rstrip()
+        print(line, file=self._out, flush=True)
+
+    def snapshot(self, snapshot: CallSnapshot) -> None:
+        if snapshot.state is CallState.IDLE:
+            return
+        actions = tuple(sorted(a.value for a in snapshot.actions))
+        reason = snapshot.reason.message if snapshot.reason else None
+        if snapshot.answered_by and snapshot.state is CallState.CONNECTED and not reason:
+            reason = f"answered by {snapshot.answered_by}"
+        self.state(snapshot.state.value, reason, actions)
+
+
+class Listener:
+    """Turns session callbacks into printed lines and wake-ups for the driver."""
+
+    def __init__(self, printer: Printer) -> None:
+        self.printer = printer
+        self.changed = asyncio.Event()
+        self.status = SessionStatus(ConnectionState.SIGNED_OUT)
+        self.call = CallSnapshot(CallState.IDLE)
+
+    def on_status(self, status: SessionStatus) -> None:
+        previous, self.status = self.status, status
+        if status.state is ConnectionState.SIGNING_IN:
+            self.printer.state("signing_in")
+        elif status.state is ConnectionState.RECONNECTING:
+            self.printer.state("reconnecting", status.detail)
+        elif status.state is ConnectionState.SIGNED_IN and (
+            previous.state is ConnectionState.RECONNECTING
+        ):
+            self.printer.snapshot(self.call)  # show where the call stands after recovering
+        self.changed.set()
+
+    def on_call(self, snapshot: CallSnapshot) -> None:
+        self.call = snapshot
+        self.printer.snapshot(snapshot)
+        self.changed.set()
+
+    async def wait_change(self, until: float | None) -> None:
+        """Wait for the next change, or until the monotonic deadline ``until``."""
+        self.changed.clear()
+        timeout = None if until is None else max(0.0, until - time.monotonic())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self.changed.wait()
+
+    @property
+    def session_lost(self) -> bool:
+        return self.status.state in (ConnectionState.FAILED, ConnectionState.TAKEN_OVER)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"ucwa-phone call: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+# -- target and credentials ---------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    discovery_url: str | None
+    address: str | None
+    user: str
+    password: str | None
+    demo: bool = False
+    settings: settings_mod.Settings | None = None
+
+
+def _discovery_url(server: str) -> str:
+    """A bare server name gets the autodiscovery path; a full discovery URL stays as it is."""
+    parts = urlsplit(server if "://" in server else f"https://{server}")
+    if parts.path in ("", "/"):
+        return f"{parts.scheme}://{parts.netloc}{_DISCOVERY_PATH}"
+    return parts.geturl()
+
+
+def _password() -> str | None:
+    password = os.environ.get(PASSWORD_ENV) or None
+    register_secret(password)
+    return password
+
+
+@contextlib.contextmanager
+def _target(args: argparse.Namespace, settings: settings_mod.Settings) -> Iterator[Target]:
+    if args.server or args.address:
+        user = args.user or settings.user or args.address
+        if not user:
+            raise _Usage("give --user NAME (or --address) to sign in to --server")
+        yield Target(
+            _discovery_url(args.server) if args.server else None,
+            args.address,
+            user,
+            _password(),
+            settings=settings,
+        )
+    elif settings.configured:
+        user = args.user or settings.user or settings.address or ""
+        yield Target(settings.discovery_url, settings.address, user, _password(), settings=settings)
+    else:
+        yield from _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> Iterator[Target]:
+    # Imported here: only demo mode pays for the simulator (and its web stack).
+    from app.simulator import SimConfig, Simulator
+    from app.simulator.serve import SimServer
+
+    sim = Simulator(SimConfig(speed=args.demo_speed))
+    with SimServer(sim) as server:
+        user, password = next(iter(sim.config.users.items()))
+        print(
+            f"ucwa-phone call: no account configured; demo mode against the built-in simulator "
+            f"({server.discovery_url}) as {user}",
+            file=sys.stderr,
+            flush=True,
+        )
+        yield Target(server.discovery_url, None, user, password, demo=True)
+
+
+class _Usage(Exception):
+    pass
+
+
+def _tokens(http: httpx.AsyncClient, target: Target) -> TokenProvider:
+    if target.demo or target.settings is None:
+        from app.auth.webticket import WebTicketProvider
+
+        return WebTicketProvider(http, target.user, target.password)
+    from app.auth.service import SignInService
+
+    settings = target.settings.replace(
+        user=target.user, address=target.address, discovery_url=target.discovery_url
+    )
+    return SignInService(settings, http, password=target.password, interaction="none")
+
+
+def _http(args: argparse.Namespace, settings: settings_mod.Settings) -> httpx.AsyncClient:
+    context = ssl.create_default_context()
+    bundle = args.ca_bundle or settings.ca_bundle
+    if bundle:
+        context.load_verify_locations(cafile=bundle)
+    return httpx.AsyncClient(verify=context, timeout=httpx.Timeout(30.0))
+
+
+# -- the call -----------------------------------------------------------------------------------
+
+
+async def _main(args: argparse.Namespace) -> int:
+    printer = Printer(args.json)
+    settings = settings_mod.load()
+    try:
+        # Refuse a bad number before signing in: nothing at all is sent for it.
+        normalize(args.number, default_region=settings.default_region)
+        if args.callback:
+            normalize(args.callback, default_region=settings.default_region)
+    except InvalidNumber as exc:
+        return _fail(exc.user_message, EXIT_USAGE)
+    try:
+        with _target(args, settings) as target:
+            return await _call(args, settings, target, printer)
+    except _Usage as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except OSError as exc:  # the demo simulator could not start, a CA bundle is unreadable, ...
+        return _fail(f"cannot start: {exc}", EXIT_SESSION)
+
+
+async def _call(
+    args: argparse.Namespace, settings: settings_mod.Settings, target: Target, printer: Printer
+) -> int:
+    listener = Listener(printer)
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, interrupted.set)
+    async with _http(args, settings) as http:
+        session = UcwaSession(
+            http,
+            _tokens(http, target),
+            discovery_url=target.discovery_url,
+            address=target.address,
+            endpoint_id=settings.endpoint_id,
+            user_agent="UcwaPhone/0.1 (cli)",
+            default_region=settings.default_region,
+            allowed_redirect_domains=settings.allowed_redirect_domains,
+            # Demo servers listen on a new port every run: nothing worth remembering.
+            discovery_cache=MemoryDiscoveryCache() if target.demo else FileDiscoveryCache(),
+        )
+        session.add_listener(listener)
+        try:
+            return await _place(session, listener, args, interrupted, settings)
+        finally:
+            await session.aclose()
+
+
+async def _place(
+    session: UcwaSession,
+    listener: Listener,
+    args: argparse.Namespace,
+    interrupted: asyncio.Event,
+    settings: settings_mod.Settings,
+) -> int:
+    try:
+        await session.sign_in()
+    except AuthenticationError as exc:
+        printer_failed(listener, exc.user_message)
+        return _fail(f"sign-in failed: {exc.user_message}", EXIT_SESSION)
+    except TransportError as exc:
+        printer_failed(listener, exc.user_message)
+        return _fail(f"server unreachable: {exc.user_message}", EXIT_SESSION)
+    except UcwaError as exc:
+        printer_failed(listener, exc.user_message)
+        return _fail(f"sign-in failed: {exc.user_message}", EXIT_SESSION)
+    try:
+        await session.start_call(args.number, args.callback or settings.callback_number)
+    except InvalidNumber as exc:
+        return _fail(exc.user_message, EXIT_USAGE)
+    except CallFailed as exc:
+        return _fail(f"failed: {exc.reason.message}", EXIT_CALL_FAILED)
+    except LocalProtocolError as exc:
+        return _fail(exc.user_message, EXIT_SESSION)
+    except UcwaError as exc:
+        return _fail(f"the call was not placed: {exc.user_message}", EXIT_SESSION)
+    driver = asyncio.create_task(_drive(session, listener, args))
+    stop = asyncio.create_task(interrupted.wait())
+    done, _ = await asyncio.wait({driver, stop}, return_when=asyncio.FIRST_COMPLETED)
+    if driver not in done:
+        driver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, UcwaError):
+            await driver
+        with contextlib.suppress(UcwaError):
+            async with asyncio.timeout(5):
+                await session.hang_up()
+        return _fail("interrupted; the call was ended", EXIT_INTERRUPTED)
+    stop.cancel()
+    return driver.result()
+
+
+def printer_failed(listener: Listener, message: str) -> None:
+    listener.printer.state("failed", message)
+
+
+async def _drive(session: UcwaSession, listener: Listener, args: argparse.Namespace) -> int:
+    # Phase 1: until connected (or over).
+    while not _connected(session.call) and not _over(session):
+        if listener.session_lost:
+            return _lost(listener)
+        await listener.wait_change(None)
+    if not _over(session):
+        connected_at = time.monotonic()
+        plan = [
+            (args.hold_after, CallAction.HOLD),
+            (args.resume_after, CallAction.RESUME),
+            (args.hangup_after, CallAction.HANG_UP),
+        ]
+        for delay, action in sorted((p for p in plan if p[0] is not None), key=lambda p: p[0]):
+            assert delay is not None
+            due = connected_at + delay
+            while time.monotonic() < due and not _over(session):
+                if listener.session_lost:
+                    return _lost(listener)
+                await listener.wait_change(due)
+            if _over(session):
+                break
+            await _perform(session, listener, action)
+    # Phase 2: until the call is over.
+    while not _over(session):
+        if listener.session_lost:
+            return _lost(listener)
+        await listener.wait_change(None)
+    final = session.call
+    if final.state is CallState.ENDED:
+        return EXIT_ENDED
+    reason = final.reason.message if final.reason else "the call failed"
+    return _fail(f"failed: {reason}", EXIT_CALL_FAILED)
+
+
+def _over(session: UcwaSession) -> bool:
+    # A function, not an inline expression: the state changes across awaits, which type
+    # checkers' narrowing of `session.call.state.is_final` does not see.
+    return session.call.state.is_final
+
+
+def _connected(snapshot: CallSnapshot) -> bool:
+    return snapshot.state in (CallState.CONNECTED, CallState.ON_HOLD)
+
+
+async def _perform(session: UcwaSession, listener: Listener, action: CallAction) -> None:
+    """Do ``action`` if (and once) the server offers it; say so on stderr when it never does."""
+    deadline = time.monotonic() + _OFFER_WAIT_S
+    wanted = action if action is not CallAction.HANG_UP else None
+    while True:
+        offered = session.call.actions
+        if (wanted is None and offered & {CallAction.HANG_UP, CallAction.CANCEL}) or (
+            wanted is not None and wanted in offered
+        ):
+            break
+        if _over(session) or time.monotonic() >= deadline:
+            if not _over(session):
+                what = action.value.replace("_", " ")
+                print(f"ucwa-phone call: {what} is not offered now; skipped", file=sys.stderr)
+            return
+        await listener.wait_change(deadline)
+    try:
+        if action is CallAction.HOLD:
+            await session.hold()
+        elif action is CallAction.RESUME:
+            await session.resume()
+        else:
+            await session.hang_up()
+    except LocalProtocolError as exc:
+        print(f"ucwa-phone call: {exc.user_message}", file=sys.stderr, flush=True)
+    except UcwaError as exc:
+        print(f"ucwa-phone call: {action.value} failed: {exc.user_message}", file=sys.stderr)
+
+
+def _lost(listener: Listener) -> int:
+    detail = listener.status.detail or "the connection to the server was lost"
+    return _fail(detail, EXIT_SESSION)

@@ -1,0 +1,237 @@
+"""Bearer sign-in for UCWA: WWW-Authenticate challenges, the token-provider port, the httpx.Auth."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncGenerator, Generator, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Protocol
+from urllib.parse import urljoin
+
+import httpx
+
+from app.ucwa.errors import AuthenticationError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AuthChallenge", "TokenProvider", "UcwaAuth", "origin_of", "parse_challenges"]
+
+# Schemes this client can answer, best first. Other challenges (Negotiate, NTLM, ...) are ignored.
+_PREFERRED_SCHEMES = ("msrtcoauth", "bearer")
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_PARAM_START = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*")
+
+
+@dataclass(frozen=True)
+class AuthChallenge:
+    """One parsed challenge of a 401 answer, with everything a token provider needs."""
+
+    scheme: str  # "MsRtcOAuth" or "Bearer", as the server spelled it
+    token_url: str | None  # MsRtcOAuth href (absolute)
+    grant_types: tuple[str, ...]  # e.g. ("urn:microsoft.rtc:windows", "password")
+    resource: str  # origin "https://host[:port]" of the request that was challenged
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __repr__(self) -> str:  # params may hold opaque server data; keep logs short
+        return (
+            f"AuthChallenge({self.scheme}, token_url={self.token_url!r}, "
+            f"resource={self.resource!r})"
+        )
+
+
+class TokenProvider(Protocol):
+    async def get_token(self, challenge: AuthChallenge, *, stale: str | None = None) -> str:
+        """Bearer access token for challenge.resource (e.g. "cwt=..."). `stale` = the token that was
+        just rejected: never return it again. Any exception fails sign-in; ucwa wraps it in
+        AuthenticationError (original in __cause__)."""
+        ...
+
+
+def origin_of(url: httpx.URL | str) -> str:
+    """``scheme://host[:port]`` with the default port left out, lower case."""
+    url = httpx.URL(url) if isinstance(url, str) else url
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    port = f":{url.port}" if url.port is not None and url.port != default else ""
+    return f"{url.scheme}://{url.host}{port}".lower()
+
+
+def _split_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
+    """RFC 7235 challenges of one header value; tolerates unquoted values with ':' or '/'."""
+    found: list[tuple[str, dict[str, str]]] = []
+    pos, n = 0, len(header)
+    last_param: str | None = None
+    while pos < n:
+        while pos < n and header[pos] in " \t,":
+            pos += 1
+        if pos >= n:
+            break
+        param = _PARAM_START.match(header, pos)
+        if param and found:
+            name = param.group(1).lower()
+            pos = param.end()
+            if pos < n and header[pos] == '"':
+                value, pos = _quoted(header, pos)
+            else:
+                end = header.find(",", pos)
+                end = n if end < 0 else end
+                value, pos = header[pos:end].strip(), end
+            found[-1][1][name] = value
+            last_param = name
+            continue
+        token = _TOKEN.match(header, pos)
+        after = token.end() if token else pos
+        bare = after >= n or header[after] == ","
+        if token and (bare or header[after] in " \t") and not (bare and last_param == "grant_type"):
+            # A token followed by a space (or standing alone) starts a new scheme: "Bearer ...",
+            # "Negotiate". Inside an unquoted grant_type list a bare word is one more grant type.
+            found.append((token.group(0), {}))
+            last_param = None
+            pos = after
+            continue
+        # Something else (e.g. "urn:microsoft.rtc:windows" after an unquoted comma list): it belongs
+        # to the previous unquoted value.
+        end = header.find(",", pos)
+        end = n if end < 0 else end
+        piece = header[pos:end].strip()
+        if found and last_param is not None and piece:
+            params = found[-1][1]
+            params[last_param] = f"{params[last_param]},{piece}"
+        pos = end
+    return found
+
+
+def _quoted(text: str, pos: int) -> tuple[str, int]:
+    out: list[str] = []
+    pos += 1  # opening quote
+    while pos < len(text):
+        char = text[pos]
+        if char == "\\" and pos + 1 < len(text):
+            out.append(text[pos + 1])
+            pos += 2
+            continue
+        if char == '"':
+            return "".join(out), pos + 1
+        out.append(char)
+        pos += 1
+    return "".join(out), pos  # unterminated: take the rest rather than fail
+
+
+def parse_challenges(headers: Iterable[str], request_url: httpx.URL | str) -> list[AuthChallenge]:
+    """Every challenge in the given WWW-Authenticate header values, in order of appearance."""
+    url = httpx.URL(request_url) if isinstance(request_url, str) else request_url
+    resource = origin_of(url)
+    result: list[AuthChallenge] = []
+    for header in headers:
+        for scheme, params in _split_challenges(header):
+            href = params.get("href")
+            try:
+                token_url = urljoin(str(url), href) if href else None
+            except ValueError:  # e.g. a broken IPv6 literal: unusable, not fatal
+                token_url = None
+            grants = tuple(g.strip() for g in params.get("grant_type", "").split(",") if g.strip())
+            result.append(
+                AuthChallenge(scheme, token_url, grants, resource, MappingProxyType(dict(params)))
+            )
+    return result
+
+
+def select_challenge(challenges: Iterable[AuthChallenge]) -> AuthChallenge | None:
+    """The challenge we answer: MsRtcOAuth (web ticket) first, then Bearer (Azure AD)."""
+    by_scheme = {c.scheme.lower(): c for c in reversed(list(challenges))}
+    for scheme in _PREFERRED_SCHEMES:
+        if scheme in by_scheme:
+            chosen = by_scheme[scheme]
+            bearer = by_scheme.get("bearer")
+            if bearer is not None and bearer is not chosen:
+                # A hybrid server names its Azure AD authority only in the Bearer challenge
+                # beside MsRtcOAuth; keep it so the provider can pick modern auth by itself.
+                merged = {**bearer.params, **chosen.params}
+                chosen = replace(chosen, params=MappingProxyType(merged))
+            return chosen
+    return None
+
+
+class UcwaAuth(httpx.Auth):
+    """Adds ``Authorization: Bearer`` per origin; on a 401 refreshes once (single-flight), retries.
+
+    A token is only ever attached to requests for the origin it was issued for, so a redirect to
+    another pool can never leak it. Passed per request by the transport, so token endpoints can be
+    called on the same AsyncClient without it.
+    """
+
+    requires_request_body = True  # the body must be replayable for the one retry
+
+    def __init__(self, tokens: TokenProvider) -> None:
+        self._tokens = tokens
+        self._cache: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.refreshes = 0  # how many times the provider was asked (tests, diagnostics)
+
+    def token_for(self, origin: str) -> str | None:
+        return self._cache.get(origin)
+
+    def forget(self) -> None:
+        """Drop every cached token (sign-out)."""
+        self._cache.clear()
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("UcwaAuth is async-only; use httpx.AsyncClient")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        origin = origin_of(request.url)
+        sent = self._cache.get(origin)
+        if sent is not None:
+            request.headers["Authorization"] = f"Bearer {sent}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        challenge = select_challenge(
+            parse_challenges(response.headers.get_list("www-authenticate"), request.url)
+        )
+        if challenge is None:
+            return  # nothing we can answer; the transport reports the 401
+        await response.aread()
+        token = await self._refresh(origin, challenge, sent)
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request  # the one retry; a second 401 goes back to the caller
+
+    async def _refresh(self, origin: str, challenge: AuthChallenge, stale: str | None) -> str:
+        lock = self._locks.setdefault(origin, asyncio.Lock())
+        async with lock:
+            current = self._cache.get(origin)
+            if current is not None and current != stale:
+                return current  # another request refreshed while we waited
+            self.refreshes += 1
+            try:
+                token = await self._tokens.get_token(challenge, stale=stale)
+            except AuthenticationError:
+                raise
+            except Exception as exc:
+                raise _wrap(exc) from exc
+            if not token:
+                raise AuthenticationError("The sign-in service returned no token.")
+            self._cache[origin] = token
+            log.debug("new token for %s", origin)
+            return token
+
+
+def _wrap(exc: Exception) -> AuthenticationError:
+    # Providers' errors carry a plain `user_message`; never echo other text (it may hold secrets).
+    message = getattr(exc, "user_message", None)
+    if not isinstance(message, str) or not message:
+        message = "Sign-in failed."
+    code = getattr(exc, "code", None)
+    subcode = getattr(exc, "subcode", None)
+    return AuthenticationError(
+        message,
+        code=code if isinstance(code, str) else None,
+        subcode=subcode if isinstance(subcode, str) else None,
+    )

@@ -1,0 +1,259 @@
+"""Autodiscovery: sign-in address or discovery URL → the UCWA ``applications`` URL (spec §2)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import httpx
+import platformdirs
+
+from app.ucwa.errors import RemoteProtocolError, ServerError, TransportError, UcwaError
+from app.ucwa.transport import Transport
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DiscoveryCache",
+    "DiscoveryError",
+    "FileDiscoveryCache",
+    "MemoryDiscoveryCache",
+    "discover",
+    "discovery_urls",
+]
+
+MAX_HOPS: Final = 5
+# Skype for Business Online hands users between these; trusted like the user's own domain (§2.2).
+MICROSOFT_ONLINE_DOMAINS: Final = ("online.lync.com", "infra.lync.com")
+
+
+class DiscoveryError(UcwaError):
+    """Discovery found no usable UCWA service (refused redirect, redirect loop, odd answer)."""
+
+
+class DiscoveryCache(Protocol):
+    """Remembers the ``applications`` URL per sign-in key (address or discovery URL)."""
+
+    def load(self, key: str) -> str | None: ...
+    def store(self, key: str, applications_url: str) -> None: ...
+    def forget(self, key: str) -> None: ...
+
+
+class MemoryDiscoveryCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, str] = {}
+
+    def load(self, key: str) -> str | None:
+        return self.entries.get(key)
+
+    def store(self, key: str, applications_url: str) -> None:
+        self.entries[key] = applications_url
+
+    def forget(self, key: str) -> None:
+        self.entries.pop(key, None)
+
+
+class FileDiscoveryCache:
+    """A tiny JSON file in the platform's state dir; unreadable files are treated as empty."""
+
+    MAX_ENTRIES: Final = 16  # demo servers on random ports must not grow it without bound
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or (
+            Path(platformdirs.user_state_dir("ucwa-phone", appauthor=False)) / "discovery.json"
+        )
+
+    def _read(self) -> dict[str, str]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): str(v) for k, v in raw.items() if isinstance(v, str)}
+
+    def _write(self, entries: dict[str, str]) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:  # a cache: losing it only costs one discovery
+            log.warning("could not write %s: %s", self.path, exc)
+
+    def load(self, key: str) -> str | None:
+        return self._read().get(key)
+
+    def store(self, key: str, applications_url: str) -> None:
+        entries = self._read()
+        entries.pop(key, None)
+        entries[key] = applications_url  # newest last
+        while len(entries) > self.MAX_ENTRIES:
+            entries.pop(next(iter(entries)))
+        self._write(entries)
+
+    def forget(self, key: str) -> None:
+        entries = self._read()
+        if entries.pop(key, None) is not None:
+            self._write(entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    applications_url: str
+    user_url: str
+    hops: int
+
+
+def discovery_urls(address: str) -> list[str]:
+    """Internal first, then external (spec §2.1)."""
+    domain = sip_domain(address)
+    return [f"https://lyncdiscoverinternal.{domain}", f"https://lyncdiscover.{domain}"]
+
+
+def sip_domain(address: str) -> str:
+    address = address.strip()
+    if address.lower().startswith("sip:"):
+        address = address[4:]
+    user, at, domain = address.rpartition("@")
+    if not at or not user or not domain or "." not in domain:
+        raise DiscoveryError(f"'{address}' is not a sign-in address like user@contoso.com.")
+    return domain.lower()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _trust_base(url: str) -> str:
+    """The domain a discovery URL vouches for: lyncweb.contoso.com → contoso.com; IPs stay exact."""
+    host = httpx.URL(url).host.lower()
+    labels = host.split(".")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if labels[0].startswith("lyncdiscover") or len(labels) > 2:
+        return ".".join(labels[1:])
+    return host
+
+
+def _in_domain(host: str, domain: str) -> bool:
+    host, domain = host.lower(), domain.lower().lstrip(".")
+    return host == domain or host.endswith("." + domain)
+
+
+class _Rules:
+    def __init__(self, trusted: Sequence[str]) -> None:
+        self.trusted = tuple(d for d in trusted if d)
+
+    def check(self, target: str) -> str:
+        url = httpx.URL(target)
+        host = url.host.lower()
+        if url.scheme == "http" and not _is_loopback(host):
+            raise DiscoveryError(f"Refused to follow an unencrypted redirect to {host}.")
+        if url.scheme not in ("http", "https"):
+            raise DiscoveryError(f"Refused to follow a redirect to a {url.scheme or 'bad'} URL.")
+        if not any(_in_domain(host, d) for d in self.trusted):
+            raise DiscoveryError(
+                f"The server redirected sign-in to {host}, which is outside your domain. "
+                "Allow that domain in the settings if your organisation uses it."
+            )
+        return str(url)
+
+
+async def discover(
+    transport: Transport,
+    *,
+    address: str | None = None,
+    discovery_url: str | None = None,
+    allowed_domains: Sequence[str] = (),
+    max_hops: int = MAX_HOPS,
+) -> Discovered:
+    """Find the ``applications`` URL; raises DiscoveryError, TransportError, AuthenticationError."""
+    if discovery_url:
+        candidates = [discovery_url]
+        base = sip_domain(address) if address else _trust_base(discovery_url)
+    elif address:
+        candidates = discovery_urls(address)
+        base = sip_domain(address)
+    else:
+        raise DiscoveryError("Give a sign-in address or a discovery URL.")
+    rules = _Rules([base, *allowed_domains, *MICROSOFT_ONLINE_DOMAINS])
+    failure: UcwaError | None = None
+    for candidate in candidates:
+        try:
+            return await _follow(transport, candidate, rules, max_hops)
+        except (TransportError, ServerError) as exc:
+            # §2.1: no answer, connection error or a non-200 → try the next entry point.
+            log.info("discovery at %s failed: %s", httpx.URL(candidate).host, exc)
+            failure = exc
+    assert failure is not None
+    if isinstance(failure, TransportError) and address:
+        raise TransportError(
+            f"Could not find the Skype for Business server for {sip_domain(address)}."
+        ) from failure
+    raise failure
+
+
+async def _follow(transport: Transport, url: str, rules: _Rules, max_hops: int) -> Discovered:
+    hops = 0
+    user_url: str | None = None
+    for _ in range(2 * max_hops + 4):  # user links do not count as hops, but must not loop either
+        response = await transport.request("GET", url, allow_redirects_status=True)
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("location")
+            if not location:
+                raise DiscoveryError(f"{httpx.URL(url).host} redirected without a target.")
+            target = str(httpx.URL(url).join(location))
+            nxt = _hop(rules, target, hops, max_hops)
+            hops += 1
+            url = nxt
+            continue
+        links = _links(response, url)
+        if "applications" in links:
+            return Discovered(links["applications"], user_url or url, hops)
+        if "user" in links:
+            user_url = url = links["user"]
+            continue
+        if "redirect" in links:
+            url = _hop(rules, links["redirect"], hops, max_hops)
+            hops += 1
+            user_url = None
+            continue
+        raise DiscoveryError(f"{httpx.URL(url).host} answered discovery without a user link.")
+    raise DiscoveryError("Discovery went round in circles; giving up.")
+
+
+def _hop(rules: _Rules, target: str, hops: int, max_hops: int) -> str:
+    if hops >= max_hops:
+        raise DiscoveryError(f"Discovery was redirected more than {max_hops} times; giving up.")
+    return rules.check(target)
+
+
+def _links(response: httpx.Response, url: str) -> dict[str, str]:
+    try:
+        doc: Any = response.json()
+    except ValueError as exc:
+        raise RemoteProtocolError("The discovery service sent malformed JSON.") from exc
+    raw = doc.get("_links") if isinstance(doc, dict) else None
+    if not isinstance(raw, dict):
+        raise RemoteProtocolError("The discovery answer has no links.")
+    found: dict[str, str] = {}
+    for rel, value in raw.items():
+        item = value[0] if isinstance(value, list) and value else value
+        if isinstance(item, dict) and isinstance(item.get("href"), str):
+            found[str(rel).lower()] = str(httpx.URL(url).join(item["href"]))
+    return found

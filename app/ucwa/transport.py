@@ -1,0 +1,249 @@
+"""UCWA over the injected httpx.AsyncClient: JSON, typed errors, bounded retries with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+
+import httpx
+
+from app.ucwa.auth import UcwaAuth
+from app.ucwa.errors import (
+    AuthenticationError,
+    CertificateError,
+    RemoteProtocolError,
+    ServerError,
+    TransportError,
+)
+from app.ucwa.models import parse_error_body
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Backoff", "Sleep", "Transport", "parse_retry_after"]
+
+Sleep = Callable[[float], Awaitable[None]]
+
+_IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# 429 and 503 say "not done, come back later": safe to repeat whenever the caller allows retries.
+_BUSY: Final = frozenset({429, 503})
+# These may have been half-done: repeat only requests that are idempotent.
+_FLAKY: Final = frozenset({500, 502, 504})
+_JSON_TYPES: Final = ("application/json", "application/vnd.microsoft.com.ucwa+json")
+
+
+class Backoff:
+    """Capped exponential backoff with jitter; ``Retry-After`` wins when the server sends it."""
+
+    def __init__(
+        self,
+        first: float = 0.5,
+        cap: float = 30.0,
+        *,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.first, self.cap, self._rng = first, cap, rng
+        self.attempt = 0
+
+    def next(self, retry_after: float | None = None) -> float:
+        ceiling = min(self.cap, self.first * 2.0 ** min(self.attempt, 30))
+        self.attempt += 1
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.cap)
+        # Half fixed, half random: never zero (no hot loop), still spreads clients apart.
+        return ceiling / 2 + self._rng() * ceiling / 2
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds from ``Retry-After`` (delta-seconds or HTTP date); None when absent or garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+class Transport:
+    """Sends UCWA requests; every wait is bounded by ``asyncio.timeout`` (in-process transports
+    ignore httpx's own timeouts, aesthetics §5.12)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        auth: UcwaAuth | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        timeout_s: float = 30.0,
+        max_attempts: int = 4,
+        max_retry_after_s: float = 30.0,
+        rng: Callable[[], float] = random.random,
+        grace_s: float = 5.0,
+    ) -> None:
+        self._http = http
+        self._grace_s = grace_s
+        self.auth = auth
+        self._sleep = sleep
+        self._timeout_s = timeout_s
+        self._max_attempts = max_attempts
+        self._max_retry_after_s = max_retry_after_s
+        self._rng = rng
+        self.requests_sent = 0  # every request put on the wire, retries included (bench, tests)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        timeout_s: float | None = None,
+        retry: bool = True,
+        idempotent: bool | None = None,
+        authenticate: bool = True,
+        allow_redirects_status: bool = False,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
+        """Send one request; raise a typed error for anything but 2xx (and 3xx if allowed).
+
+        ``retry=False`` turns every automatic repeat off (startPhoneAudio: a repeat may place a
+        second call). Otherwise 429/503 are repeated with backoff, and 500/502/504/network errors
+        only for idempotent requests.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in _IDEMPOTENT
+        backoff = Backoff(rng=self._rng, cap=self._max_retry_after_s)
+        attempts = self._max_attempts if retry else 1
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            try:
+                response = await self._send(
+                    method, url, json_body, timeout_s, authenticate, extensions
+                )
+            except TransportError as exc:
+                if last or not idempotent or isinstance(exc, CertificateError):
+                    raise
+                await self._sleep(backoff.next())
+                continue
+            status = response.status_code
+            if status < 300 or (allow_redirects_status and status < 400):
+                return response
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            repeatable = status in _BUSY or (status in _FLAKY and idempotent)
+            if repeatable and not last and not _is_callback_channel_error(response):
+                delay = backoff.next(retry_after)
+                log.info("%s %s: %d; retrying in %.1f s", method, _short(url), status, delay)
+                await self._sleep(delay)
+                continue
+            raise self._error(response, retry_after)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        json_body: Mapping[str, Any] | None,
+        timeout_s: float | None,
+        authenticate: bool,
+        extensions: Mapping[str, Any] | None,
+    ) -> httpx.Response:
+        budget = timeout_s if timeout_s is not None else self._timeout_s
+        headers = {"Accept": "application/json"}
+        content: bytes | None = None
+        if json_body is not None:
+            content = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        request = self._http.build_request(
+            method,
+            url,
+            headers=headers,
+            content=content,
+            timeout=httpx.Timeout(budget, connect=min(budget, 15.0)),
+            extensions=dict(extensions or {}),
+        )
+        self.requests_sent += 1
+        try:
+            # A little longer than httpx's own read timeout so that one normally fires first.
+            async with asyncio.timeout(budget + self._grace_s):
+                return await self._http.send(
+                    request, auth=self.auth if authenticate and self.auth else None
+                )
+        except TimeoutError as exc:
+            raise TransportError(f"{request.url.host} did not answer in time.") from exc
+        except httpx.TimeoutException as exc:
+            raise TransportError(f"{request.url.host} did not answer in time.") from exc
+        except httpx.HTTPError as exc:
+            raise _map_http_error(exc, request.url.host) from exc
+
+    def _error(self, response: httpx.Response, retry_after: float | None) -> Exception:
+        status = response.status_code
+        if status == 401:
+            return AuthenticationError(
+                "The server did not accept the sign-in; please sign in again.", code="Unauthorized"
+            )
+        error = parse_error_body(status, response.headers, response.content)
+        if retry_after is not None and error.retry_after is None:
+            error.retry_after = retry_after
+        if 300 <= status < 400:
+            return ServerError(status, message=f"Unexpected redirect ({status}) from the server")
+        return error
+
+    async def get_json(self, url: str, **kwargs: Any) -> Any:
+        """GET and decode the JSON body."""
+        response = await self.request("GET", url, **kwargs)
+        return await decode_json(response)
+
+    async def post_json(
+        self, url: str, body: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return await self.request("POST", url, json_body=body, **kwargs)
+
+
+async def decode_json(response: httpx.Response) -> Any:
+    """The JSON document of a response; RemoteProtocolError if it is not JSON."""
+    if not response.content:
+        return None
+    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype and not any(ctype == t for t in _JSON_TYPES) and not ctype.endswith("+json"):
+        raise RemoteProtocolError(f"Expected JSON from the server, got {ctype or 'nothing'}")
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        raise RemoteProtocolError("The server sent malformed JSON") from exc
+
+
+def _is_callback_channel_error(response: httpx.Response) -> bool:
+    # Needs a parked P-GET first, which only the session can arrange: don't blindly repeat.
+    return response.status_code == 500 and b"CallbackChannelError" in response.content[:2048]
+
+
+def _map_http_error(exc: httpx.HTTPError, host: str) -> TransportError:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return CertificateError(host, cause.verify_message or "")
+        if "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return CertificateError(host)
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.ConnectError):
+        return TransportError(f"Could not connect to {host}.")
+    return TransportError(f"The connection to {host} failed ({type(exc).__name__}).")
+
+
+def _short(url: str) -> str:
+    return httpx.URL(url).path

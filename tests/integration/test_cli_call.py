@@ -1,0 +1,209 @@
+"""`ucwa-phone call` as a subprocess against the simulator: output, exit status, nothing leaked."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.simulator import Simulator
+from app.simulator.serve import SimServer
+
+ROOT = Path(__file__).resolve().parents[2]
+STATES = {
+    "signing_in",
+    "calling_you",
+    "connecting",
+    "connected",
+    "on_hold",
+    "ending",
+    "ended",
+    "failed",
+    "reconnecting",
+}
+
+
+def call(*args: str, password: str | None = "demo-password", timeout: float = 60) -> tuple:
+    env = dict(os.environ)
+    env.pop("UCWA_PHONE_PASSWORD", None)
+    if password is not None:
+        env["UCWA_PHONE_PASSWORD"] = password
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "call", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def lines(stdout: str) -> list[dict]:
+    parsed = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    for item in parsed:
+        assert set(item) == {"t", "state", "reason", "actions"}
+        assert item["state"] in STATES
+    times = [item["t"] for item in parsed]
+    assert times == sorted(times)
+    return parsed
+
+
+def test_whole_call_with_timed_actions(sim_server: SimServer) -> None:
+    code, out, err = call(
+        "+14255550100",
+        "--server",
+        sim_server.discovery_url,
+        "--user",
+        "alice@contoso.com",
+        "--hold-after",
+        "0.3",
+        "--resume-after",
+        "0.6",
+        "--hangup-after",
+        "0.9",
+        "--json",
+    )
+    assert code == 0, err
+    states = [item["state"] for item in lines(out)]
+    compact = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
+    assert compact == [
+        "signing_in",
+        "calling_you",
+        "connecting",
+        "connected",
+        "on_hold",
+        "connected",
+        "ending",
+        "ended",
+    ]
+    on_hold = next(item for item in lines(out) if item["state"] == "on_hold")
+    assert on_hold["actions"] == ["hang_up", "resume"]
+    assert "demo-password" not in out + err
+
+
+def test_busy_exits_non_zero_with_the_reason(sim_server: SimServer) -> None:
+    code, out, err = call(
+        "+14255550101", "--server", sim_server.discovery_url, "--user", "alice@contoso.com"
+    )
+    assert code == 1
+    assert err.strip().splitlines()[-1] == "ucwa-phone call: failed: The line was busy."
+    assert "failed" in out
+
+
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [
+        ("+14255550102", "declined"),
+        ("+14255550104", "your phone did not answer"),
+        ("+14255550108", "does not exist"),
+    ],
+)
+def test_other_failures_say_why(sim_server: SimServer, number: str, words: str) -> None:
+    code, out, err = call(
+        number, "--server", sim_server.discovery_url, "--user", "alice@contoso.com", "--json"
+    )
+    assert code == 1
+    assert words in err.lower()
+    assert lines(out)[-1]["state"] == "failed"
+
+
+def test_bad_number_sends_nothing(sim: Simulator, sim_server: SimServer) -> None:
+    code, _out, err = call(
+        "call me", "--server", sim_server.discovery_url, "--user", "alice@contoso.com"
+    )
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "letters" in err  # one plain line
+    assert sim.request_log == []  # refused before signing in: not a single request
+
+
+def test_wrong_password_is_a_sign_in_failure(sim_server: SimServer) -> None:
+    code, out, err = call(
+        "+14255550100",
+        "--server",
+        sim_server.discovery_url,
+        "--user",
+        "alice@contoso.com",
+        "--json",
+        password="not-the-password",
+    )
+    assert code == 3
+    assert "sign-in failed" in err
+    assert "not-the-password" not in out + err
+    assert lines(out)[-1]["state"] == "failed"
+
+
+def test_unreachable_server(unused_port: int) -> None:
+    url = f"http://127.0.0.1:{unused_port}/autodiscover/autodiscoverservice.svc/root"
+    code, _out, err = call("+14255550100", "--server", url, "--user", "alice@contoso.com")
+    assert code == 3
+    assert "unreachable" in err
+
+
+def test_demo_mode_without_any_account() -> None:
+    code, out, err = call(
+        "+14255550100", "--hangup-after", "0.2", "--demo-speed", "50", "--json", password=None
+    )
+    assert code == 0, err
+    assert "demo mode" in err
+    assert lines(out)[-1]["state"] == "ended"
+
+
+def test_against_ucwa_phone_sim() -> None:
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "app", "sim", "--speed", "20", "--max-poll", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert sim.stdout is not None
+        info = json.loads(sim.stdout.readline())
+        code, out, err = call(
+            "+14255550100",
+            "--server",
+            info["discovery"],
+            "--user",
+            info["user"],
+            "--hold-after",
+            "0.4",
+            "--resume-after",
+            "0.8",
+            "--hangup-after",
+            "1.2",
+            "--json",
+            password=info["password"],
+        )
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=10)  # also closes the pipe
+    assert code == 0, err
+    states = [item["state"] for item in lines(out)]
+    assert "on_hold" in states and states[-1] == "ended"
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_tls_needs_the_ca_and_names_the_host(sim: Simulator) -> None:
+    with SimServer(sim, tls=True) as server:
+        args = ("+14255550106", "--server", server.discovery_url, "--user", "alice@contoso.com")
+        code, _out, err = call(*args)
+        assert code == 3
+        assert "127.0.0.1" in err and "certificate" in err.lower()
+        assert server.ca_pem_path
+        code, out, err = call(*args, "--ca-bundle", server.ca_pem_path, "--json")
+        assert code == 0, err  # the far end hangs up by itself: ended normally
+        assert lines(out)[-1]["state"] == "ended"

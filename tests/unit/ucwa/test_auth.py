@@ -1,0 +1,227 @@
+"""WWW-Authenticate parsing and the per-origin, single-flight Bearer auth."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.ucwa.auth import UcwaAuth, origin_of, parse_challenges, select_challenge
+from app.ucwa.errors import AuthenticationError
+from app.ucwa.transport import Transport
+from tests.helpers.tokens import FakeTokens
+
+URL = "https://lyncweb.contoso.com/ucwa/oauth/v1/applications"
+QUOTED = (
+    'MsRtcOAuth href="https://lyncweb.contoso.com/WebTicket/oauthtoken",'
+    'grant_type="urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password"'
+)
+UNQUOTED = (
+    "MsRtcOAuth href=https://contoso.com/WebTicket/oauthtoken,"
+    'grant_type="urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password"'
+)
+BEARER = 'Bearer trusted_issuers="00000001-0000-0000-c000-000000000000@*", client_id="00000004"'
+
+
+def test_quoted_challenge() -> None:
+    [challenge] = parse_challenges([QUOTED], URL)
+    assert challenge.scheme == "MsRtcOAuth"
+    assert challenge.token_url == "https://lyncweb.contoso.com/WebTicket/oauthtoken"
+    assert challenge.grant_types == (
+        "urn:microsoft.rtc:windows",
+        "urn:microsoft.rtc:anonmeeting",
+        "password",
+    )
+    assert challenge.resource == "https://lyncweb.contoso.com"
+
+
+def test_unquoted_href() -> None:
+    [challenge] = parse_challenges([UNQUOTED], URL)
+    assert challenge.token_url == "https://contoso.com/WebTicket/oauthtoken"
+    assert "password" in challenge.grant_types
+
+
+def test_unquoted_grant_list_and_relative_href() -> None:
+    [challenge] = parse_challenges(
+        ["MsRtcOAuth href=/WebTicket/oauthtoken,grant_type=urn:microsoft.rtc:windows,password"],
+        URL,
+    )
+    assert challenge.token_url == "https://lyncweb.contoso.com/WebTicket/oauthtoken"
+    assert challenge.grant_types == ("urn:microsoft.rtc:windows", "password")
+
+
+def test_other_challenges_beside_it_are_ignored_for_the_choice() -> None:
+    separate = parse_challenges([BEARER, QUOTED, "Negotiate"], URL)
+    assert [c.scheme for c in separate] == ["Bearer", "MsRtcOAuth", "Negotiate"]
+    chosen = select_challenge(separate)
+    assert chosen is not None and chosen.scheme == "MsRtcOAuth"
+    combined = parse_challenges([f"{BEARER}, {QUOTED}"], URL)
+    assert [c.scheme for c in combined] == ["Bearer", "MsRtcOAuth"]
+    assert combined[0].params["client_id"] == "00000004"
+    assert combined[1].grant_types[-1] == "password"
+
+
+def test_bearer_alone_carries_its_parameters() -> None:
+    header = 'Bearer authorization_uri="https://login.example/authorize", client_id="abc"'
+    chosen = select_challenge(parse_challenges([header], URL))
+    assert chosen is not None
+    assert chosen.token_url is None
+    assert chosen.params["authorization_uri"] == "https://login.example/authorize"
+
+
+def test_origin_drops_default_ports() -> None:
+    assert origin_of("https://Host.Example:443/a") == "https://host.example"
+    assert origin_of("http://127.0.0.1:8080/x?y") == "http://127.0.0.1:8080"
+
+
+class Server:
+    """Accepts exactly the tokens in ``valid`` per host; challenges everything else."""
+
+    def __init__(self) -> None:
+        self.valid: dict[str, set[str]] = {}
+        self.seen: list[tuple[str, str | None]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        auth = request.headers.get("authorization")
+        self.seen.append((request.url.host, auth))
+        token = auth.removeprefix("Bearer ") if auth else None
+        if token in self.valid.get(request.url.host, set()):
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(
+            401,
+            headers=[("WWW-Authenticate", BEARER), ("WWW-Authenticate", QUOTED)],
+            text="<html>401</html>",
+        )
+
+
+def client(server: Server) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(server))
+
+
+@pytest.mark.anyio
+async def test_first_401_fetches_a_token_and_retries_once() -> None:
+    server = Server()
+    server.valid["a.example"] = {"cwt=1"}
+    tokens = FakeTokens()
+    async with client(server) as http:
+        auth = UcwaAuth(tokens)
+        first = await http.get("https://a.example/x", auth=auth)
+        second = await http.get("https://a.example/y", auth=auth)
+    assert first.status_code == second.status_code == 200
+    assert server.seen == [
+        ("a.example", None),
+        ("a.example", "Bearer cwt=1"),
+        ("a.example", "Bearer cwt=1"),
+    ]
+    assert len(tokens.challenges) == 1
+    assert tokens.challenges[0].resource == "https://a.example"
+
+
+@pytest.mark.anyio
+async def test_one_refresh_however_many_requests_are_in_flight() -> None:
+    server = Server()
+    server.valid["a.example"] = {"cwt=1"}
+    tokens = FakeTokens(delay=0.01)
+    async with client(server) as http:
+        auth = UcwaAuth(tokens)
+        await http.get("https://a.example/warm", auth=auth)
+        server.valid["a.example"] = {"cwt=2"}  # the server expires cwt=1
+        answers = await asyncio.gather(
+            *(http.get(f"https://a.example/{i}", auth=auth) for i in range(10))
+        )
+    assert [a.status_code for a in answers] == [200] * 10
+    assert tokens.stale == [None, "cwt=1"]  # exactly one refresh, told which token failed
+    retried = [s for s in server.seen if s[1] == "Bearer cwt=2"]
+    assert len(retried) == 10  # every failed request was retried once
+
+
+@pytest.mark.anyio
+async def test_a_second_401_is_returned_not_looped() -> None:
+    server = Server()  # accepts nothing
+    tokens = FakeTokens()
+    async with client(server) as http:
+        transport = Transport(http, UcwaAuth(tokens), sleep=_no_sleep)
+        with pytest.raises(AuthenticationError):
+            await transport.request("GET", "https://a.example/x")
+    assert len(server.seen) == 2
+    assert len(tokens.challenges) == 1
+
+
+@pytest.mark.anyio
+async def test_token_never_sent_to_another_origin() -> None:
+    server = Server()
+    server.valid["a.example"] = {"cwt=1"}
+    server.valid["b.example"] = {"cwt=2"}
+    tokens = FakeTokens()
+    async with client(server) as http:
+        auth = UcwaAuth(tokens)
+        await http.get("https://a.example/x", auth=auth)
+        await http.get("https://b.example/x", auth=auth)
+        await http.get("http://a.example/x", auth=auth)  # another scheme is another origin
+    assert ("b.example", "Bearer cwt=1") not in server.seen
+    assert server.seen[2] == ("b.example", None)
+    assert [c.resource for c in tokens.challenges] == [
+        "https://a.example",
+        "https://b.example",
+        "http://a.example",
+    ]
+
+
+@pytest.mark.anyio
+async def test_provider_errors_become_authentication_errors() -> None:
+    class Locked(Exception):
+        user_message = "Your account is locked."
+
+    server = Server()
+    async with client(server) as http:
+        auth = UcwaAuth(FakeTokens(fail=lambda: Locked("password=hunter2 rejected")))
+        with pytest.raises(AuthenticationError) as caught:
+            await http.get("https://a.example/x", auth=auth)
+    assert caught.value.user_message == "Your account is locked."
+    assert isinstance(caught.value.__cause__, Locked)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_provider_error_without_message_is_generic() -> None:
+    server = Server()
+    async with client(server) as http:
+        auth = UcwaAuth(FakeTokens(fail=lambda: RuntimeError("secret-stuff")))
+        with pytest.raises(AuthenticationError, match="Sign-in failed") as caught:
+            await http.get("https://a.example/x", auth=auth)
+    assert "secret-stuff" not in str(caught.value)
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="latin-1"), max_size=80), max_size=3))
+def test_any_header_text_parses_without_raising(headers: list[str]) -> None:
+    for challenge in parse_challenges(headers, URL):
+        assert challenge.resource == "https://lyncweb.contoso.com"
+    select_challenge(parse_challenges(headers, URL))
+
+
+def test_a_broken_href_gives_no_token_url() -> None:
+    [challenge] = parse_challenges(['MsRtcOAuth href="http://[::1/x",grant_type="password"'], URL)
+    assert challenge.token_url is None
+
+
+def test_a_bearer_challenge_beside_msrtcoauth_lends_its_authority() -> None:
+    headers = [
+        'MsRtcOAuth href="https://lync.contoso.com/WebTicket/oauthtoken",grant_type="password"',
+        'Bearer trusted_issuers="", client_id="00000004-0000-0ff1-ce00-000000000000", '
+        'authorization_uri="https://login.example.test/common/oauth2/authorize"',
+    ]
+    chosen = select_challenge(parse_challenges(headers, "https://lync.contoso.com/x"))
+    assert chosen is not None
+    assert chosen.scheme == "MsRtcOAuth"
+    assert chosen.token_url == "https://lync.contoso.com/WebTicket/oauthtoken"
+    assert (
+        chosen.params["authorization_uri"] == "https://login.example.test/common/oauth2/authorize"
+    )

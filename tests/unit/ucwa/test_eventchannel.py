@@ -1,0 +1,382 @@
+"""Event channel: next poll before processing, strict order, resync, resume, replaced polls."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.ucwa.errors import ApplicationGone, SessionTakenOver, UcwaError
+from app.ucwa.eventchannel import EventChannel, _decode_yielding, _parse
+from app.ucwa.events import Event, parse_batch
+from app.ucwa.transport import Backoff, Transport
+
+BASE = "https://pool.contoso.com"
+EVENTS = f"{BASE}/ucwa/oauth/v1/applications/7/events?ack=1"
+
+
+def body(ack: int | None, *names: str, **links: str) -> dict[str, Any]:
+    """A P-GET answer whose events are phoneAudio updates with hrefs named after ``names``."""
+    doc_links = {rel: {"href": href} for rel, href in links.items()}
+    if ack is not None:
+        doc_links["next"] = {"href": f"/ucwa/oauth/v1/applications/7/events?ack={ack}"}
+    events = [{"link": {"rel": "phoneAudio", "href": f"/pa/{n}"}, "type": "updated"} for n in names]
+    sender = [{"rel": "conversation", "href": "/conv/1", "events": events}] if events else []
+    return {"_links": doc_links, "sender": sender}
+
+
+Reply = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+
+class Server:
+    """Answers P-GETs from a script keyed by the ack; unknown acks park until released."""
+
+    def __init__(self) -> None:
+        self.script: dict[str, list[Any]] = {}
+        self.polls: list[str] = []
+        self.release = asyncio.Event()
+
+    def on(self, ack: str, *answers: Any) -> None:
+        self.script.setdefault(ack, []).extend(answers)
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.polls.append(str(request.url))
+        ack = request.url.params.get("ack", "")
+        queue = self.script.get(ack)
+        if not queue:
+            await self.release.wait()
+            return httpx.Response(200, json=body(int(ack or 0)))
+        answer = queue.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        if callable(answer):
+            return await answer(request)
+        if isinstance(answer, httpx.Response):
+            return answer
+        return httpx.Response(200, json=answer)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.marks: list[str] = []
+        self.failures: list[UcwaError] = []
+        self.sleeps: list[float] = []
+
+    async def handle(self, event: Event) -> None:
+        self.events.append(event.link.href.rsplit("/", 1)[-1])
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        await asyncio.sleep(0)
+
+
+def channel(server: Server, rec: Recorder, **kwargs: Any) -> tuple[httpx.AsyncClient, EventChannel]:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+    kwargs.setdefault("handle_event", rec.handle)
+    ch = EventChannel(
+        Transport(http, sleep=rec.sleep),
+        EVENTS,
+        on_resume=lambda: _mark(rec, "resume"),
+        on_resync=lambda: _mark(rec, "resync"),
+        on_reconnecting=lambda detail: rec.marks.append("reconnecting"),
+        on_recovered=lambda: rec.marks.append("recovered"),
+        on_failure=rec.failures.append,
+        sleep=rec.sleep,
+        backoff=Backoff(first=1.0, cap=8.0, rng=lambda: 1.0),
+        **kwargs,
+    )
+    return http, ch
+
+
+async def _mark(rec: Recorder, what: str) -> None:
+    rec.marks.append(what)
+
+
+async def until(condition: Callable[[], bool], within: float = 2.0) -> None:
+    async with asyncio.timeout(within):
+        # Polling is fine here: conditions span several tasks and no single Event covers them.
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+
+
+@pytest.mark.anyio
+async def test_first_poll_keeps_ack_and_adds_timeout() -> None:
+    server, rec = Server(), Recorder()
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: len(server.polls) == 1)
+        await ch.aclose()
+    assert server.polls[0] == EVENTS + "&timeout=180"
+
+
+@pytest.mark.anyio
+async def test_next_poll_goes_out_before_events_are_processed_in_order() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", body(2, "a", "b", "c"))
+    gate = asyncio.Event()
+    polls_seen_by_first_event: list[int] = []
+
+    async def slow(event: Event) -> None:
+        if not rec.events:
+            polls_seen_by_first_event.append(len(server.polls))
+            await gate.wait()
+        await rec.handle(event)
+
+    http, ch = channel(server, rec, handle_event=slow)
+    async with http:
+        ch.start()
+        await until(lambda: len(server.polls) == 2)  # ack=2 is parked while "a" is blocked
+        assert rec.events == []
+        gate.set()
+        await until(lambda: len(rec.events) == 3)
+        await ch.aclose()
+    assert rec.events == ["a", "b", "c"]
+    assert "ack=2" in server.polls[1]
+
+
+@pytest.mark.anyio
+async def test_order_is_kept_across_batches_and_senders() -> None:
+    server, rec = Server(), Recorder()
+    doc = body(2, "a", "b")
+    doc["sender"].append({"rel": "communication", "href": "/comm", "events": []})
+    doc["sender"].append(body(None, "c")["sender"][0])
+    server.on("1", doc)
+    server.on("2", body(3, "d"))
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: len(rec.events) == 4)
+        await ch.aclose()
+    assert rec.events == ["a", "b", "c", "d"]
+
+
+@pytest.mark.anyio
+async def test_resync_is_followed() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", body(None, resync="/ucwa/oauth/v1/applications/7/events?ack=5"))
+    server.on("5", body(6, "x"))
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: rec.events == ["x"])
+        await ch.aclose()
+    assert rec.marks == ["resync"]
+    assert server.polls[1].endswith("ack=5")  # resync href used verbatim
+
+
+@pytest.mark.anyio
+async def test_resume_flushes_first_and_resends_parameters() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", body(None, "after", resume="/ucwa/oauth/v1/applications/7/events?ack=9"))
+
+    async def handle(event: Event) -> None:
+        rec.marks.append("event")
+        await rec.handle(event)
+
+    http, ch = channel(server, rec, handle_event=handle)
+    async with http:
+        ch.start()
+        await until(lambda: len(server.polls) == 2 and rec.events == ["after"])
+        await ch.aclose()
+    assert rec.marks == ["resume", "event"]
+    assert server.polls[1].endswith("ack=9&timeout=180")
+
+
+def replaced() -> httpx.Response:
+    return httpx.Response(409, json={"code": "Conflict", "subcode": "PGetReplaced"})
+
+
+@pytest.mark.anyio
+async def test_one_pget_replaced_repolls_the_same_url() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", replaced(), body(2, "a"))
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: rec.events == ["a"])
+        await ch.aclose()
+    assert server.polls[0] == server.polls[1]
+    assert rec.failures == [] and rec.sleeps == []
+
+
+@pytest.mark.anyio
+async def test_pget_replaced_twice_in_a_row_means_taken_over() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", replaced(), replaced(), body(2, "never"))
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: bool(rec.failures))
+        await asyncio.sleep(0.01)
+        await ch.aclose()
+    assert isinstance(rec.failures[0], SessionTakenOver)
+    assert len(server.polls) == 2 and not ch.running
+
+
+@pytest.mark.anyio
+async def test_503_with_retry_after_reports_reconnecting_then_recovers() -> None:
+    server, rec = Server(), Recorder()
+    busy = httpx.Response(503, json={"code": "ServiceUnavailable"}, headers={"Retry-After": "3"})
+    server.on("1", busy, body(2, "a"))
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: rec.events == ["a"])
+        await ch.aclose()
+    assert rec.sleeps == [3.0]
+    assert rec.marks == ["reconnecting", "recovered"]
+    assert server.polls[0] == server.polls[1]
+
+
+@pytest.mark.anyio
+async def test_network_errors_back_off_exponentially_with_a_cap() -> None:
+    server, rec = Server(), Recorder()
+    request = httpx.Request("GET", EVENTS)
+    errors = [httpx.ConnectError("down", request=request) for _ in range(6)]
+    server.on("1", *errors, body(2, "a"))
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: rec.events == ["a"])
+        await ch.aclose()
+    assert rec.sleeps == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert rec.marks == ["reconnecting", "recovered"]  # one visible status, not six
+
+
+@pytest.mark.anyio
+async def test_a_stalled_poll_is_abandoned_and_repeated() -> None:
+    server, rec = Server(), Recorder()
+    hang = asyncio.Event()
+
+    async def stalled(request: httpx.Request) -> httpx.Response:
+        await hang.wait()
+        raise AssertionError("never answered")
+
+    server.on("1", stalled, body(2, "a"))
+    http, ch = channel(server, rec, read_timeout_s=0.05)
+    ch._transport._grace_s = 0.01  # in-process transports ignore httpx timeouts
+    async with http:
+        ch.start()
+        await until(lambda: rec.events == ["a"])
+        await ch.aclose()
+    assert server.polls[0] == server.polls[1]
+    assert rec.marks == ["reconnecting", "recovered"]
+
+
+@pytest.mark.anyio
+async def test_application_gone_stops_and_reports() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", httpx.Response(404, json={"code": "NotFound", "subcode": "ApplicationNotFound"}))
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: bool(rec.failures))
+        await asyncio.sleep(0.01)
+        await ch.aclose()
+    assert isinstance(rec.failures[0], ApplicationGone)
+    assert len(server.polls) == 1
+
+
+@pytest.mark.anyio
+async def test_a_failing_handler_does_not_stop_the_channel() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", body(2, "bad", "good"))
+
+    async def handle(event: Event) -> None:
+        if event.link.href.endswith("bad"):
+            raise ValueError("boom")
+        await rec.handle(event)
+
+    http, ch = channel(server, rec, handle_event=handle)
+    async with http:
+        ch.start()
+        await until(lambda: rec.events == ["good"])
+        await ch.aclose()
+
+
+@pytest.mark.anyio
+async def test_wait_parked_reports_an_outstanding_poll() -> None:
+    server, rec = Server(), Recorder()
+    http, ch = channel(server, rec)
+    async with http:
+        assert await ch.wait_parked(timeout_s=0.05) is False
+        ch.start()
+        assert await ch.wait_parked(timeout_s=1.0) is True
+        await ch.aclose()
+
+
+@pytest.mark.anyio
+async def test_consumer_yields_to_the_loop_during_a_huge_batch() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", body(2, *[str(i) for i in range(40)]))
+    ticks = 0
+    ticks_seen: list[int] = []
+
+    async def busy(event: Event) -> None:
+        end = time.perf_counter() + 0.002  # a slow handler: 40 events ≈ 80 ms of CPU
+        while time.perf_counter() < end:
+            pass
+        ticks_seen.append(ticks)
+        await rec.handle(event)
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    http, ch = channel(server, rec, handle_event=busy)
+    async with http:
+        tick_task = asyncio.create_task(ticker())
+        ch.start()
+        await until(lambda: len(rec.events) == 40)
+        tick_task.cancel()
+        await ch.aclose()
+    assert rec.events == [str(i) for i in range(40)]
+    # Other tasks ran between events (the loop was never held for the whole batch).
+    assert len(set(ticks_seen)) >= 5
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values, st.sampled_from([None, 0, 2]))
+def test_sliced_json_decoding_equals_json_loads(value: Any, indent: int | None) -> None:
+    text = json.dumps(value, indent=indent)
+    assert asyncio.run(_decode_yielding(text)) == json.loads(text)
+
+
+@pytest.mark.parametrize("bad", ["", "{", '{"a" 1}', "[1 2]", "[1,]", '{"a":1}x', "{1:2}"])
+def test_sliced_json_decoding_rejects_what_json_rejects(bad: str) -> None:
+    with pytest.raises(ValueError):
+        json.loads(bad)
+    with pytest.raises(ValueError):
+        asyncio.run(_decode_yielding(bad))
+
+
+@pytest.mark.anyio
+async def test_a_huge_answer_is_parsed_in_slices_to_the_same_events() -> None:
+    doc = body(2, *[str(i) for i in range(3000)])
+    doc["sender"].append({"rel": "communication", "href": "/comm", "events": []})
+    doc["sender"].append(body(None, "tail")["sender"][0])
+    raw = json.dumps(doc).encode()
+    assert len(raw) > 128 * 1024
+    expected = parse_batch(json.loads(raw), BASE)
+    got = await _parse(httpx.Response(200, content=raw), BASE)
+    assert got == expected
+    assert gc.isenabled() and gc.get_freeze_count() == 0
