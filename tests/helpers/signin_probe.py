@@ -1,0 +1,40 @@
+"""`python -m tests.helpers.signin_probe`: a fresh process signs in from settings + keyring only."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from app import logs, settings
+from app.auth.service import SignInService
+from app.commands.login import error_text, make_http
+from app.ucwa.errors import UcwaError
+from app.ucwa.session import UcwaSession
+
+
+async def main() -> int:
+    config = settings.load()
+    async with make_http(config) as http:
+        # No password, no prompt, no browser, no device code: only what the keyring holds.
+        service = SignInService(config, http, interaction="none")
+        session = UcwaSession(
+            http,
+            service,
+            discovery_url=config.discovery_url,
+            address=config.address,
+            endpoint_id=config.endpoint_id,
+        )
+        try:
+            await session.sign_in()
+        except UcwaError as exc:
+            print(f"failed: {error_text(exc)}")
+            return 1
+        finally:
+            await session.aclose()
+    print(f"ok {service.method_used} {service.aad.last_source or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    logs.configure(2)
+    sys.exit(asyncio.run(main()))
