@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,3 +45,6 @@ def aloop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
         loop.stop()
     asyncio.events._set_running_loop(None)
     loop.close()
+    # Collect the loop's QObjects now, on the Qt thread: left to a later collection they can die
+    # in a simulator thread ("Timers cannot be stopped from another thread") or crash.
+    gc.collect()

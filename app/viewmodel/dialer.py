@@ -1,0 +1,291 @@
+"""DialerViewModel: the number being typed, its validity, recent numbers, "Ring me at" choice."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Property, QLocale, QObject, Signal, Slot
+
+from app.viewmodel import phone
+from app.viewmodel.base import ViewModelBase
+from app.viewmodel.ports import CallService, SettingsStore
+
+log = logging.getLogger(__name__)
+
+MAX_RECENT = 10
+
+
+def system_region() -> str | None:
+    """ISO region of the system locale ("en_GB" → "GB"), or None for the C locale."""
+    parts = QLocale.system().name().split("_")
+    if len(parts) >= 2 and len(parts[-1]) == 2 and parts[-1].isalpha():
+        return parts[-1].upper()
+    return None
+
+
+class DialerViewModel(ViewModelBase):
+    """Dial pad state and the dial command.
+
+    Properties (each with a ``<name>Changed`` signal):
+        number (str): as formatted for display while typing ("+1 425-555-0100").
+        numberValid (bool): the number is a valid phone number (E.164 known).
+        hint (str): "" or one sentence saying why the number cannot be called.
+        canDial (bool): valid number, signed in, no call in progress, not already dialling.
+        dialing (bool): a start_call request is in flight.
+        recentNumbers (list[str]): recently dialled numbers, newest first, display form.
+        callbackChoices (list[str]): "Work +1 425-555-0123", ..., plus a custom number if set.
+        callbackIndex (int): the selected choice, -1 when there is none.
+        callbackNumber (str): E.164 of the selected choice ("" = the server rings the first phone).
+        callbackHint (str): why the custom callback number was refused ("" = fine).
+
+    Signals:
+        dialed(str): a call to this E.164 number was placed (the server answered 201).
+        errorOccurred(str, str): from ViewModelBase.
+    """
+
+    numberChanged = Signal(str)
+    numberValidChanged = Signal(bool)
+    hintChanged = Signal(str)
+    canDialChanged = Signal(bool)
+    dialingChanged = Signal(bool)
+    recentNumbersChanged = Signal(list)
+    callbackChoicesChanged = Signal(list)
+    callbackIndexChanged = Signal(int)
+    callbackNumberChanged = Signal(str)
+    callbackHintChanged = Signal(str)
+    dialed = Signal(str)
+
+    def __init__(
+        self, store: SettingsStore, *, region: str | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        saved = store.load()
+        self._region = region or saved.default_region or system_region()
+        self._service: CallService | None = None
+        self._signed_in = False
+        self._call_active = False
+        self._raw = ""
+        self._e164: str | None = None
+        self._show_incomplete = False
+        self._number = ""
+        self._numberValid = False
+        self._hint = ""
+        self._canDial = False
+        self._dialing = False
+        self._recent: list[str] = [n for n in saved.recent_numbers if n][:MAX_RECENT]
+        self._recentNumbers = [phone.display(n) for n in self._recent]
+        self._phones: list[tuple[str, str]] = []
+        self._custom: str | None = saved.callback_number
+        self._callbackChoices: list[str] = []
+        self._callbackIndex = -1
+        self._callbackNumber = ""
+        self._callbackHint = ""
+        self._rebuild_choices(prefer=saved.callback_number)
+
+    # -- properties ---------------------------------------------------------------------------
+    number = Property(str, lambda self: self._number, notify=numberChanged)
+    numberValid = Property(bool, lambda self: self._numberValid, notify=numberValidChanged)
+    hint = Property(str, lambda self: self._hint, notify=hintChanged)
+    canDial = Property(bool, lambda self: self._canDial, notify=canDialChanged)
+    dialing = Property(bool, lambda self: self._dialing, notify=dialingChanged)
+    recentNumbers = Property(
+        list, lambda self: list(self._recentNumbers), notify=recentNumbersChanged
+    )
+    callbackChoices = Property(
+        list, lambda self: list(self._callbackChoices), notify=callbackChoicesChanged
+    )
+    callbackIndex = Property(int, lambda self: self._callbackIndex, notify=callbackIndexChanged)
+    callbackNumber = Property(str, lambda self: self._callbackNumber, notify=callbackNumberChanged)
+    callbackHint = Property(str, lambda self: self._callbackHint, notify=callbackHintChanged)
+
+    @property
+    def e164(self) -> str | None:
+        """The number to dial in E.164, or None while it is not valid."""
+        return self._e164
+
+    # -- wiring from the shell ----------------------------------------------------------------
+    def set_service(self, service: CallService | None) -> None:
+        self._service = service
+        self._phones = []
+        self._rebuild_choices(prefer=self._callbackNumber or self._custom)
+        self._update_can_dial()
+
+    def set_store(self, store: SettingsStore) -> None:
+        """Keep recents and the callback choice in ``store`` from now on (demo → real account)."""
+        self._store = store
+        saved = store.load()
+        self._recent = [n for n in saved.recent_numbers if n][:MAX_RECENT]
+        self._set("recentNumbers", [phone.display(n) for n in self._recent])
+        self._custom = saved.callback_number
+        self._rebuild_choices(prefer=saved.callback_number)
+
+    def set_ready(self, *, signed_in: bool, call_active: bool) -> None:
+        self._signed_in = signed_in
+        self._call_active = call_active
+        self._update_can_dial()
+
+    async def load_phones(self) -> None:
+        """Fetch the user's own phones (me/phones) for the "Ring me at" choice."""
+        service = self._service
+        if service is None:
+            return
+        phones = await service.my_phones()
+        if service is not self._service:
+            return
+        self._phones = [(number, kind) for number, kind in phones if number]
+        self._rebuild_choices(prefer=self._callbackNumber or self._custom)
+
+    # -- number editing -----------------------------------------------------------------------
+    @Slot(str)
+    def setNumber(self, text: str) -> None:
+        raw = phone.clean(text)
+        if raw == self._raw:
+            raw = _after_deleting_formatting(self._number, text, raw)
+        self._apply(raw, show_incomplete=False)
+
+    @Slot(str)
+    def appendDigit(self, ch: str) -> None:
+        if ch == "+" and self._raw:
+            return
+        if ch != "+" and not (len(ch) == 1 and (ch.isdigit() or ch in "*#")):
+            return
+        self._apply(self._raw + ch, show_incomplete=False)
+
+    @Slot()
+    def backspace(self) -> None:
+        self._apply(self._raw[:-1], show_incomplete=False)
+
+    @Slot()
+    def clear(self) -> None:
+        self._apply("", show_incomplete=False)
+
+    def _apply(self, raw: str, *, show_incomplete: bool) -> None:
+        self._raw = raw
+        self._show_incomplete = show_incomplete
+        self._e164, hint = phone.validate(raw, self._region)
+        if phone.is_incomplete(hint) and not show_incomplete:
+            hint = ""  # "too short" while still typing is noise; shown when the user tries to dial
+        self._set("number", phone.format_as_you_type(raw, self._region))
+        self._set("numberValid", self._e164 is not None)
+        self._set("hint", hint)
+        self._update_can_dial()
+
+    def _update_can_dial(self) -> None:
+        self._set(
+            "canDial",
+            self._e164 is not None
+            and self._service is not None
+            and self._signed_in
+            and not self._call_active
+            and not self._dialing,
+        )
+
+    # -- commands -----------------------------------------------------------------------------
+    @Slot()
+    def dial(self) -> None:
+        if self._e164 is None:
+            self._apply(self._raw, show_incomplete=True)
+            if not self._hint:
+                self._set("hint", "Type a number to call.")
+            return
+        if not self._canDial or self._service is None:
+            return
+        # Dialling starts now, not when the task first runs: a second Enter must see it.
+        self._set("dialing", True)
+        self._update_can_dial()
+        try:
+            self.tasks.spawn(
+                self._dial(self._service, self._e164, self._callbackNumber), group="dial"
+            )
+        except RuntimeError:
+            self._set("dialing", False)
+            self._update_can_dial()
+            raise
+
+    @Slot()
+    def redial(self) -> None:
+        if not self._recent:
+            return
+        self._apply(phone.clean(self._recent[0]), show_incomplete=True)
+        self.dial()
+
+    async def _dial(self, service: CallService, number: str, callback: str) -> None:
+        try:
+            await service.start_call(number, callback or None)
+        finally:
+            self._set("dialing", False)
+            self._update_can_dial()
+        self._remember_recent(number)
+        self.dialed.emit(number)
+
+    def _remember_recent(self, number: str) -> None:
+        self._recent = [number, *(n for n in self._recent if n != number)][:MAX_RECENT]
+        self._set("recentNumbers", [phone.display(n) for n in self._recent])
+        self._save(recent_numbers=tuple(self._recent))
+
+    # -- callback number ("Ring me at") -------------------------------------------------------
+    @Slot(int)
+    def setCallbackIndex(self, index: int) -> None:
+        numbers = self._choice_numbers()
+        if not 0 <= index < len(numbers):
+            return
+        self._set("callbackIndex", index)
+        if self._set("callbackNumber", numbers[index]):
+            self._save(callback_number=numbers[index])
+
+    @Slot(str)
+    def setCustomCallback(self, text: str) -> None:
+        raw = phone.clean(text)
+        e164, hint = phone.validate(raw, self._region)
+        if e164 is None:
+            self._set("callbackHint", hint or "Type the number the server should ring.")
+            return
+        self._set("callbackHint", "")
+        self._custom = e164
+        self._rebuild_choices(prefer=e164)
+        self._save(callback_number=e164)
+
+    def _choice_numbers(self) -> list[str]:
+        numbers = [number for number, _ in self._phones]
+        if self._custom and self._custom not in numbers:
+            numbers.append(self._custom)
+        return numbers
+
+    def _rebuild_choices(self, *, prefer: str | None) -> None:
+        labels = [f"{_label(kind)} {phone.display(number)}" for number, kind in self._phones]
+        if self._custom and self._custom not in {n for n, _ in self._phones}:
+            labels.append(f"Other {phone.display(self._custom)}")
+        numbers = self._choice_numbers()
+        index = numbers.index(prefer) if prefer in numbers else (0 if numbers else -1)
+        self._set("callbackChoices", labels)
+        self._set("callbackIndex", index)
+        self._set("callbackNumber", numbers[index] if index >= 0 else "")
+
+    def _save(self, **changes: object) -> None:
+        try:
+            self._store.save(self._store.load().replace(**changes))
+        except OSError as exc:  # a read-only config dir must not break dialling
+            log.warning("could not save settings: %s", exc)
+
+
+def _label(kind: str) -> str:
+    """The server's phone type as a label: "work" → "Work"; missing → "Phone"."""
+    kind = kind.strip()
+    return kind[:1].upper() + kind[1:] if kind else "Phone"
+
+
+def _after_deleting_formatting(shown: str, text: str, raw: str) -> str:
+    """The user deleted one formatting character ("(425) 555-01" → "(425) 55501"): delete the
+    digit before it instead, or the formatter would put the character straight back."""
+    if len(text) != len(shown) - 1:
+        return raw
+    index = next(
+        (i for i, (a, b) in enumerate(zip(shown, text, strict=False)) if a != b), len(text)
+    )
+    if text != shown[:index] + shown[index + 1 :]:
+        return raw
+    digits_before = len(phone.clean(shown[:index]))
+    if digits_before == 0:
+        return raw
+    return raw[: digits_before - 1] + raw[digits_before:]

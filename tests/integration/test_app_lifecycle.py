@@ -1,0 +1,145 @@
+"""The real app as a subprocess: demo sign-in, Ctrl+C quits cleanly, no display → exit code 2."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 20.0
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    env = dict(os.environ)  # conftest already points XDG_* at this test's tmp dirs: demo mode
+    env.pop("UCWA_PHONE_PASSWORD", None)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def _start_app(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=_env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_BENCH="1"),
+        stdin=subprocess.PIPE,  # kept open: EOF on stdin means "quit" to the bench hook
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_line(proc: subprocess.Popen[str], prefix: str) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.strip())
+        if line.startswith(prefix):
+            return lines
+    proc.kill()
+    _, err = proc.communicate(timeout=10)
+    pytest.fail(f"no {prefix!r} line; stdout={lines!r} stderr={err[-3000:]}")
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_demo_mode_signs_in_and_a_signal_quits_cleanly(how: str) -> None:
+    proc = _start_app()
+    try:
+        lines = _wait_for_line(proc, "BENCH signed_in")
+        assert lines[0].startswith("BENCH shown")
+        proc.send_signal(getattr(signal, how))
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert err.strip() == "", err  # no warnings, no traceback, no Qt noise
+
+
+def test_no_display_is_one_line_and_exit_code_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=_env(QT_QPA_PLATFORM=None, DISPLAY=None, WAYLAND_DISPLAY=None),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "xvfb-run" in lines[0] and "ucwa-phone call" in lines[0]
+    assert "PySide6" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_callback_number_is_refused_before_anything_starts() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--callback", "12"],
+        cwd=ROOT,
+        env=_env(QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--callback" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_server_mode_signs_in_calls_and_quits_deleting_the_application(
+    sim_server: Any, sim: Any, sim_credentials: tuple[str, str]
+) -> None:
+    user, password = sim_credentials
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "--server",
+            sim_server.discovery_url,
+            "--user",
+            user,
+            "--callback",
+            "+14255550124",
+        ],
+        cwd=ROOT,
+        env=_env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_BENCH="1", UCWA_PHONE_PASSWORD=password),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_line(proc, "BENCH signed_in")
+        assert proc.stdin is not None
+        proc.stdin.write("dial +14255550100\n")
+        proc.stdin.flush()
+        _wait_for_line(proc, "BENCH paint connected")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and password not in err
+    log = sim.request_log
+    start = [r for r in log if r.method == "POST" and r.path.endswith("/phoneAudioInvitations")]
+    assert len(start) == 1
+    deletes = [r for r in log if r.method == "DELETE"]
+    assert len(deletes) == 1 and 200 <= deletes[0].status < 300
+    assert log.index(deletes[0]) > log.index(start[0])

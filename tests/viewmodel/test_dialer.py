@@ -1,0 +1,227 @@
+"""DialerViewModel: cleaning, formatting as you type, hints, dialling, recents, callback choice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.settings import Settings
+from app.ucwa.errors import InvalidNumber
+from app.ucwa.status import ConnectionState
+from app.viewmodel.dialer import DialerViewModel
+from app.viewmodel.phone import clean
+from app.viewmodel.ports import MemorySettingsStore
+from tests.viewmodel.fakes import FakeCallService, run
+
+
+@pytest.fixture
+def store() -> MemorySettingsStore:
+    return MemorySettingsStore(Settings(default_region="US"))
+
+
+@pytest.fixture
+def dialer(store: MemorySettingsStore) -> DialerViewModel:
+    return DialerViewModel(store)
+
+
+def ready(dialer: DialerViewModel, service: FakeCallService) -> None:
+    dialer.set_service(service)
+    dialer.set_ready(signed_in=True, call_active=False)
+
+
+@pytest.mark.parametrize(
+    ("pasted", "raw"),
+    [
+        ("tel:+1-425-555-0100;ext=12", "+14255550100"),
+        ("callto://+14255550100", "+14255550100"),
+        ("sip:+14255550100@contoso.com;user=phone", "+14255550100"),
+        ("(425) 555.0100 x123", "4255550100"),
+        ("+44 (0)20 7946 0000", "+442079460000"),
+        ("+1 425 555 0100 ext. 5", "+14255550100"),
+        ("１２３", "123"),
+        ("1+2", "12"),
+    ],
+)
+def test_pasted_text_is_cleaned(pasted: str, raw: str) -> None:
+    assert clean(pasted) == raw
+
+
+def test_formats_as_you_type_and_keeps_the_plus(dialer: DialerViewModel) -> None:
+    shown = []
+    dialer.numberChanged.connect(shown.append)
+    for ch in "+442079460000":
+        dialer.appendDigit(ch)
+    assert dialer.number == "+44 20 7946 0000"
+    assert shown[-1] == "+44 20 7946 0000"
+    assert dialer.numberValid
+    dialer.backspace()
+    assert dialer.number == "+44 20 7946 000"
+
+
+def test_paste_into_the_field_is_cleaned_and_formatted(dialer: DialerViewModel) -> None:
+    dialer.setNumber("tel:+1 (425) 555-0100;ext=7")
+    assert dialer.number == "+1 425-555-0100"
+    assert dialer.numberValid and dialer.hint == ""
+
+
+def test_00_counts_as_the_international_prefix(dialer: DialerViewModel) -> None:
+    dialer.setNumber("0044 20 7946 0000")
+    assert dialer.e164 == "+442079460000"
+
+
+def test_national_number_uses_the_default_region(dialer: DialerViewModel) -> None:
+    dialer.setNumber("425.555.0100")
+    assert dialer.number == "(425) 555-0100"
+    assert dialer.e164 == "+14255550100"
+
+
+def test_same_text_emits_nothing(qtbot: QtBot, dialer: DialerViewModel) -> None:
+    dialer.setNumber("+1425")
+    with qtbot.assertNotEmitted(dialer.numberChanged):
+        dialer.setNumber("+1 425")
+
+
+def test_deleting_a_formatting_character_deletes_the_digit_before_it(
+    dialer: DialerViewModel,
+) -> None:
+    dialer.setNumber("4255550")
+    assert dialer.number == "425-5550"
+    dialer.setNumber("4255550")  # backspace right after the dash
+    assert dialer.number == "425-550"
+    dialer.setNumber("+1 425-555-0100")
+    dialer.setNumber("+14255550100")  # pasting the same number unformatted changes nothing
+    assert dialer.number == "+1 425-555-0100" and dialer.numberValid
+
+
+def test_hints_before_anything_is_sent(dialer: DialerViewModel) -> None:
+    dialer.setNumber("+999 123")
+    assert dialer.hint == "Unknown country code."
+    dialer.setNumber("+1 425")
+    assert dialer.hint == ""  # still typing: no nagging
+    service = FakeCallService()
+    ready(dialer, service)
+    dialer.dial()
+    assert dialer.hint == "Too short for a phone number."
+    assert not dialer.canDial
+    assert service.calls == []
+    dialer.setNumber("*21#")
+    assert "cannot be part of a number" in dialer.hint
+
+
+def test_without_a_region_a_national_number_asks_for_the_country_code() -> None:
+    dialer = DialerViewModel(MemorySettingsStore(), region=None)
+    dialer._region = None  # the test machine's locale must not matter
+    dialer.setNumber("4255550100")
+    dialer.dial()
+    assert "country code" in dialer.hint
+
+
+def test_can_dial_needs_a_valid_number_a_session_and_no_call(dialer: DialerViewModel) -> None:
+    dialer.setNumber("+14255550100")
+    assert not dialer.canDial  # not signed in
+    service = FakeCallService()
+    dialer.set_service(service)
+    dialer.set_ready(signed_in=True, call_active=False)
+    assert dialer.canDial
+    dialer.set_ready(signed_in=True, call_active=True)
+    assert not dialer.canDial
+
+
+def test_dial_places_the_call_with_the_callback_and_remembers_it(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, store: MemorySettingsStore
+) -> None:
+    dialer = DialerViewModel(store)
+    service = FakeCallService()
+    ready(dialer, service)
+    run(qtbot, dialer.load_phones())
+    assert dialer.callbackChoices == ["Work +1 425-555-0123", "Mobile +1 425-555-0124"]
+    dialer.setCallbackIndex(1)
+    assert dialer.callbackNumber == "+14255550124"
+    dialer.setNumber("+44 20 7946 0000")
+    with qtbot.waitSignal(dialer.dialed) as blocker:
+        dialer.dial()
+    assert blocker.args == ["+442079460000"]
+    assert service.calls[-1] == ("start_call", "+442079460000", "+14255550124")
+    assert dialer.recentNumbers == ["+44 20 7946 0000"]
+    saved = store.load()
+    assert saved.recent_numbers == ("+442079460000",)
+    assert saved.callback_number == "+14255550124"
+    # A new dialer (next start) has the recents and the chosen phone.
+    again = DialerViewModel(store)
+    assert again.recentNumbers == ["+44 20 7946 0000"]
+    again.set_service(service)
+    run(qtbot, again.load_phones())
+    assert again.callbackIndex == 1
+
+
+def test_redial_calls_the_most_recent_number(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, store: MemorySettingsStore
+) -> None:
+    store.save(store.load().replace(recent_numbers=("+14255550101", "+14255550100")))
+    dialer = DialerViewModel(store)
+    service = FakeCallService()
+    ready(dialer, service)
+    with qtbot.waitSignal(dialer.dialed):
+        dialer.redial()
+    assert service.calls[-1] == ("start_call", "+14255550101", None)
+    assert dialer.number == "+1 425-555-0101"
+
+
+def test_a_failed_dial_reports_the_error_and_allows_another_try(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel
+) -> None:
+    service = FakeCallService(start_error=InvalidNumber("The number +1 is not a phone number."))
+    ready(dialer, service)
+    dialer.setNumber("+14255550100")
+    with qtbot.waitSignal(dialer.errorOccurred) as blocker:
+        dialer.dial()
+    assert blocker.args[0] == "The number +1 is not a phone number."
+    assert "Traceback" not in blocker.args[1]
+    assert dialer.canDial and not dialer.dialing
+    assert dialer.recentNumbers == []
+
+
+def test_dialling_disables_dial_until_the_server_answers(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel
+) -> None:
+    service = FakeCallService()
+    ready(dialer, service)
+    dialer.setNumber("+14255550100")
+    with qtbot.waitSignal(dialer.dialed):
+        dialer.dial()
+        assert dialer.dialing and not dialer.canDial
+        dialer.dial()  # a second Enter while the first is in flight does nothing
+    assert [c[0] for c in service.calls].count("start_call") == 1
+
+
+def test_custom_callback_is_validated_and_remembered(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, store: MemorySettingsStore
+) -> None:
+    dialer = DialerViewModel(store)
+    dialer.setCustomCallback("12")
+    assert dialer.callbackHint == "Too short for a phone number."
+    assert dialer.callbackNumber == ""
+    dialer.setCustomCallback("+44 20 7946 0001")
+    assert dialer.callbackHint == ""
+    assert dialer.callbackChoices == ["Other +44 20 7946 0001"]
+    assert dialer.callbackNumber == "+442079460001"
+    service = FakeCallService()
+    ready(dialer, service)
+    run(qtbot, dialer.load_phones())
+    assert dialer.callbackChoices[-1] == "Other +44 20 7946 0001"
+    assert dialer.callbackNumber == "+442079460001"  # still the user's choice
+    assert store.load().callback_number == "+442079460001"
+
+
+def test_ready_follows_the_shell(dialer: DialerViewModel) -> None:
+    dialer.setNumber("+14255550100")
+    service = FakeCallService()
+    dialer.set_service(service)
+    for state, expected in [
+        (ConnectionState.SIGNED_IN, True),
+        (ConnectionState.RECONNECTING, False),
+    ]:
+        dialer.set_ready(signed_in=state is ConnectionState.SIGNED_IN, call_active=False)
+        assert dialer.canDial is expected
