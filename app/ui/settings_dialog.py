@@ -1,0 +1,92 @@
+"""The non-modal Settings dialog: which phone to ring, and the account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.dialer_view import CallbackSelector
+from app.ui.qtutil import named
+
+
+class SettingsDialog(QDialog):
+    """Shown with open()/show(), never exec(): a nested event loop would re-enter asyncio tasks."""
+
+    def __init__(self, shell: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self._shell = shell
+        self.setWindowTitle(self.tr("Settings — UCWA Phone"))
+        self.setModal(False)
+        self.setMinimumWidth(380)
+
+        calling = QGroupBox(self.tr("Calling"), self)
+        self.callback = CallbackSelector(shell.dialer, calling)
+        calling_layout = QVBoxLayout(calling)
+        calling_layout.addWidget(self.callback)
+        explain = QLabel(
+            self.tr(
+                "The server rings this phone first. When you pick up, it connects you to the "
+                "number you dialled."
+            ),
+            calling,
+        )
+        explain.setWordWrap(True)
+        calling_layout.addWidget(explain)
+
+        account = QGroupBox(self.tr("Account"), self)
+        self.status = named(QLabel(account), "settingsStatus")
+        self.status.setWordWrap(True)
+        self.changeButton = named(
+            QPushButton(self.tr("&Change account…"), account), "settingsChangeAccount"
+        )
+        self.changeButton.setAccessibleName(self.tr("Change account"))
+        self.changeButton.setAccessibleDescription(self.tr("Open the sign-in page"))
+        self.signOutButton = named(QPushButton(self.tr("Sign &out"), account), "settingsSignOut")
+        self.signOutButton.setAccessibleName(self.tr("Sign out"))
+        self.signOutButton.setAccessibleDescription(self.tr("Sign out of the server"))
+        row = QHBoxLayout()
+        row.addWidget(self.changeButton)
+        row.addWidget(self.signOutButton)
+        row.addStretch(1)
+        account_layout = QVBoxLayout(account)
+        account_layout.addWidget(self.status)
+        account_layout.addLayout(row)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(calling)
+        layout.addWidget(account)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+
+        self.changeButton.clicked.connect(self._on_change)
+        self.signOutButton.clicked.connect(shell.signin.signOut)
+        shell.statusTextChanged.connect(self.refresh)
+        shell.demoChanged.connect(self.refresh)
+        self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        text = self._shell.statusText
+        if self._shell.demo:
+            text = self.tr("Demo — calls are simulated. %s") % text
+        self.status.setText(text)
+        self.signOutButton.setEnabled(not self._shell.demo)
+
+    @Slot()
+    def _on_change(self) -> None:
+        self.close()
+        self._shell.setupRequested.emit()

@@ -1,0 +1,358 @@
+"""Fake view-models with the contract's Properties, signals and slots, driven by tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Property, QObject, Signal, Slot
+
+
+def _prop(name: str, typ: type, signal: Any) -> Any:
+    return Property(typ, lambda self: getattr(self, "_" + name), notify=signal)
+
+
+class _FakeBase(QObject):
+    """Keeps each property as _<name>; set() changes it and emits <name>Changed like real VMs."""
+
+    _defaults: dict[str, Any] = {}  # noqa: RUF012 (class-level defaults, copied per instance)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        for name, value in self._defaults.items():
+            setattr(self, "_" + name, value)
+
+    def set(self, **values: Any) -> None:
+        for name, value in values.items():
+            if getattr(self, "_" + name) == value:
+                continue
+            setattr(self, "_" + name, value)
+            getattr(self, name + "Changed").emit(value)
+
+    def _record(self, name: str, *args: Any) -> None:
+        self.calls.append((name, args))
+
+    def called(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for n, args in self.calls if n == name]
+
+
+class FakeDialerViewModel(_FakeBase):
+    numberChanged = Signal(str)
+    numberValidChanged = Signal(bool)
+    hintChanged = Signal(str)
+    canDialChanged = Signal(bool)
+    recentNumbersChanged = Signal(list)
+    callbackChoicesChanged = Signal(list)
+    callbackIndexChanged = Signal(int)
+    callbackNumberChanged = Signal(str)
+    callbackHintChanged = Signal(str)
+
+    _defaults = {  # noqa: RUF012
+        "number": "",
+        "numberValid": False,
+        "hint": "",
+        "canDial": False,
+        "recentNumbers": [],
+        "callbackChoices": ["Work +1 425-555-0123", "Mobile +1 425-555-0124"],
+        "callbackIndex": 0,
+        "callbackNumber": "+14255550123",
+        "callbackHint": "",
+    }
+    number = _prop("number", str, numberChanged)
+    numberValid = _prop("numberValid", bool, numberValidChanged)
+    hint = _prop("hint", str, hintChanged)
+    canDial = _prop("canDial", bool, canDialChanged)
+    recentNumbers = _prop("recentNumbers", list, recentNumbersChanged)
+    callbackChoices = _prop("callbackChoices", list, callbackChoicesChanged)
+    callbackIndex = _prop("callbackIndex", int, callbackIndexChanged)
+    callbackNumber = _prop("callbackNumber", str, callbackNumberChanged)
+    callbackHint = _prop("callbackHint", str, callbackHintChanged)
+
+    # Like the real VM: keep what a user may type in a number, and validate very roughly.
+    _KEEP = frozenset("+0123456789*#")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.call_vm: FakeCallViewModel | None = None
+
+    def _apply(self, text: str) -> None:
+        cleaned = "".join(ch for ch in text if ch in self._KEEP)
+        valid = len(cleaned.lstrip("+")) >= 7
+        hint = "" if valid or not cleaned else "Too short for a phone number"
+        busy = self.call_vm is not None and self.call_vm.active
+        self.set(number=cleaned, numberValid=valid, hint=hint, canDial=valid and not busy)
+
+    @Slot(str)
+    def setNumber(self, text: str) -> None:
+        self._record("setNumber", text)
+        self._apply(text)
+
+    @Slot(str)
+    def appendDigit(self, ch: str) -> None:
+        self._record("appendDigit", ch)
+        self._apply(self._number + ch)
+
+    @Slot()
+    def backspace(self) -> None:
+        self._record("backspace")
+        self._apply(self._number[:-1])
+
+    @Slot()
+    def clear(self) -> None:
+        self._record("clear")
+        self._apply("")
+
+    @Slot()
+    def dial(self) -> None:
+        self._record("dial")
+
+    @Slot()
+    def redial(self) -> None:
+        self._record("redial")
+
+    @Slot(int)
+    def setCallbackIndex(self, index: int) -> None:
+        self._record("setCallbackIndex", index)
+        self.set(callbackIndex=index)
+
+    @Slot(str)
+    def setCustomCallback(self, text: str) -> None:
+        self._record("setCustomCallback", text)
+        if not text.startswith("+"):
+            self.set(callbackHint="Use the international format, starting with +")
+            return
+        self.set(callbackHint="")
+        choices = [*self._callbackChoices, f"Other {text}"]
+        self.set(callbackChoices=choices, callbackIndex=len(choices) - 1, callbackNumber=text)
+
+
+class FakeCallViewModel(_FakeBase):
+    stateChanged = Signal(str)
+    stateTextChanged = Signal(str)
+    reasonTextChanged = Signal(str)
+    peerChanged = Signal(str)
+    answeredByChanged = Signal(str)
+    connectedAtChanged = Signal(float)
+    canHoldChanged = Signal(bool)
+    canResumeChanged = Signal(bool)
+    canHangUpChanged = Signal(bool)
+    canCancelChanged = Signal(bool)
+    activeChanged = Signal(bool)
+    inCallHintChanged = Signal(str)
+    callEnded = Signal(str)
+
+    _defaults = {  # noqa: RUF012
+        "state": "idle",
+        "stateText": "Ready to call",
+        "reasonText": "",
+        "peer": "",
+        "answeredBy": "",
+        "connectedAt": 0.0,
+        "canHold": False,
+        "canResume": False,
+        "canHangUp": False,
+        "canCancel": False,
+        "active": False,
+        "inCallHint": "",
+    }
+    state = _prop("state", str, stateChanged)
+    stateText = _prop("stateText", str, stateTextChanged)
+    reasonText = _prop("reasonText", str, reasonTextChanged)
+    peer = _prop("peer", str, peerChanged)
+    answeredBy = _prop("answeredBy", str, answeredByChanged)
+    connectedAt = _prop("connectedAt", float, connectedAtChanged)
+    canHold = _prop("canHold", bool, canHoldChanged)
+    canResume = _prop("canResume", bool, canResumeChanged)
+    canHangUp = _prop("canHangUp", bool, canHangUpChanged)
+    canCancel = _prop("canCancel", bool, canCancelChanged)
+    active = _prop("active", bool, activeChanged)
+    inCallHint = _prop("inCallHint", str, inCallHintChanged)
+
+    @Slot()
+    def hold(self) -> None:
+        self._record("hold")
+
+    @Slot()
+    def resume(self) -> None:
+        self._record("resume")
+
+    @Slot()
+    def toggleHold(self) -> None:
+        self._record("toggleHold")
+
+    @Slot()
+    def hangUp(self) -> None:
+        self._record("hangUp")
+
+    @Slot()
+    def endOrCancel(self) -> None:
+        self._record("endOrCancel")
+
+
+class FakeSignInViewModel(_FakeBase):
+    addressChanged = Signal(str)
+    serverChanged = Signal(str)
+    userChanged = Signal(str)
+    methodChanged = Signal(str)
+    rememberChanged = Signal(bool)
+    busyChanged = Signal(bool)
+    messageChanged = Signal(str)
+    deviceCodeTextChanged = Signal(str)
+    signedIn = Signal()
+
+    _defaults = {  # noqa: RUF012
+        "address": "",
+        "server": "",
+        "user": "",
+        "method": "webticket",
+        "remember": True,
+        "busy": False,
+        "message": "",
+        "deviceCodeText": "",
+    }
+    address = _prop("address", str, addressChanged)
+    server = _prop("server", str, serverChanged)
+    user = _prop("user", str, userChanged)
+    method = _prop("method", str, methodChanged)
+    remember = _prop("remember", bool, rememberChanged)
+    busy = _prop("busy", bool, busyChanged)
+    message = _prop("message", str, messageChanged)
+    deviceCodeText = _prop("deviceCodeText", str, deviceCodeTextChanged)
+
+    @Slot(str)
+    def setAddress(self, v: str) -> None:
+        self.set(address=v)
+
+    @Slot(str)
+    def setServer(self, v: str) -> None:
+        self.set(server=v)
+
+    @Slot(str)
+    def setUser(self, v: str) -> None:
+        self.set(user=v)
+
+    @Slot(str)
+    def setMethod(self, v: str) -> None:
+        self.set(method=v)
+
+    @Slot(bool)
+    def setRemember(self, v: bool) -> None:
+        self.set(remember=v)
+
+    @Slot(str)
+    def setPassword(self, pw: str) -> None:
+        self._record("setPassword", pw)
+
+    @Slot()
+    def signIn(self) -> None:
+        self._record("signIn")
+
+    @Slot()
+    def signOut(self) -> None:
+        self._record("signOut")
+
+
+class FakeAppViewModel(_FakeBase):
+    connectionStateChanged = Signal(str)
+    statusTextChanged = Signal(str)
+    demoChanged = Signal(bool)
+    titleChanged = Signal(str)
+    errorTextChanged = Signal(str)
+    errorDetailsChanged = Signal(str)
+    quitRequested = Signal()
+    setupRequested = Signal()
+    confirmHangUpRequested = Signal()
+
+    _defaults = {  # noqa: RUF012
+        "connectionState": "signed_in",
+        "statusText": "Signed in as alice@contoso.com",
+        "demo": False,
+        "title": "UCWA Phone",
+        "errorText": "",
+        "errorDetails": "",
+    }
+    connectionState = _prop("connectionState", str, connectionStateChanged)
+    statusText = _prop("statusText", str, statusTextChanged)
+    demo = _prop("demo", bool, demoChanged)
+    title = _prop("title", str, titleChanged)
+    errorText = _prop("errorText", str, errorTextChanged)
+    errorDetails = _prop("errorDetails", str, errorDetailsChanged)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dialer = FakeDialerViewModel()
+        self.call = FakeCallViewModel()
+        self.signin = FakeSignInViewModel()
+        self.dialer.call_vm = self.call
+
+    @Slot()
+    def requestQuit(self) -> None:
+        self._record("requestQuit")
+        self.quitRequested.emit()
+
+    @Slot()
+    def dismissError(self) -> None:
+        self._record("dismissError")
+        self.set(errorText="", errorDetails="")
+
+    @Slot(bool)
+    def answerHangUp(self, yes: bool) -> None:
+        self._record("answerHangUp", yes)
+
+    @Slot(str, str)
+    def reportError(self, message: str, details: str) -> None:
+        self._record("reportError", message, details)
+        self.set(errorText=message, errorDetails=details)
+
+
+# What the real call view-model shows in each state (texts as in issue 5 §3).
+CALL_STATES: dict[str, dict[str, Any]] = {
+    "idle": {"stateText": "Ready to call", "active": False},
+    "calling_you": {
+        "stateText": "Calling your phone — pick up",
+        "peer": "+1 425-555-0100",
+        "active": True,
+        "canCancel": True,
+    },
+    "connecting": {
+        "stateText": "Connecting to +1 425-555-0100…",
+        "peer": "+1 425-555-0100",
+        "active": True,
+        "canCancel": True,
+    },
+    "connected": {
+        "stateText": "Connected",
+        "peer": "+1 425-555-0100",
+        "active": True,
+        "canHold": True,
+        "canHangUp": True,
+        "inCallHint": "Dial extensions and menu digits on your desk phone.",
+    },
+    "on_hold": {
+        "stateText": "On hold",
+        "peer": "+1 425-555-0100",
+        "active": True,
+        "canResume": True,
+        "canHangUp": True,
+    },
+    "ended": {
+        "stateText": "Call ended",
+        "peer": "+1 425-555-0100",
+        "reasonText": "",
+    },
+    "failed": {
+        "stateText": "Ended — the line was busy",
+        "peer": "+1 425-555-0101",
+        "reasonText": "The line was busy.",
+    },
+}
+
+
+def drive_call(call: FakeCallViewModel, state: str, *, connected_at: float = 0.0) -> None:
+    """Put the fake call into `state` with every other property reset, as a snapshot would."""
+    values: dict[str, Any] = dict(FakeCallViewModel._defaults)
+    values.update(CALL_STATES.get(state, {}))
+    values["state"] = state
+    if state in ("connected", "on_hold"):
+        values["connectedAt"] = connected_at
+    call.set(**values)
