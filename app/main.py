@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import signal
 import ssl
 import sys
@@ -59,6 +60,18 @@ _HEADLESS_PLATFORMS = {
 }
 
 
+# What a desktop's URL handler passes (`ucwa-phone %u`, the Windows .reg "%1").
+_LINK = re.compile(r"^(tel|callto|sip):", re.IGNORECASE)
+
+
+def split_link(argv: Sequence[str]) -> tuple[list[str], str | None]:
+    """Take a tel:/callto:/sip: link out of argv, so the parser never mistakes it for a COMMAND."""
+    for i, token in enumerate(argv):
+        if _LINK.match(token) and (i == 0 or argv[i - 1] not in _VALUE_OPTIONS):
+            return [*argv[:i], *argv[i + 1 :]], token
+    return list(argv), None
+
+
 def _wanted_command(argv: Sequence[str]) -> str | None:
     """The sub-command named in argv (so only its module is imported), or None for the GUI."""
     skip = False
@@ -98,9 +111,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, link = split_link(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.link = link
     logs.configure(args.verbose)
     module = getattr(args, "_module", None)
     if module is not None:
@@ -218,6 +232,9 @@ async def _amain(app: QApplication, args: argparse.Namespace) -> int:
         window = _make_window(shell)
         restore_hooks = _install_error_hooks(shell, window, loop)
         window.show()
+        if args.link:
+            # Fills the dialer only: a link in a web page must not place a call by itself.
+            window.open_link(args.link)  # type: ignore[attr-defined]
         bench = _BenchHook(shell, window, quit_requested) if os.environ.get(BENCH_ENV) else None
         if demo:
             discovery_url = await demo_server.start()

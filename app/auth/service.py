@@ -134,13 +134,19 @@ class SignInService:
         ``forget`` removes every keyring entry this app ever created, for every account.
         Returns how many stored entries were removed (an estimate for the CLI message).
         """
+        entries = [
+            (kind, self.username) for kind in (Kind.WEBTICKET, Kind.PASSWORD, Kind.MSAL_CACHE)
+        ]
+        entries.append((Kind.MSAL_CACHE, "default"))
+        # Count before the providers sign out: they delete their own entries.
+        removed = sum(
+            [await self.store.aget(kind, account) is not None for kind, account in entries]
+        )
         await self.webticket.sign_out(forget_password=True)
         await self.aad.sign_out(forget=True)
-        removed = 0
-        for kind in (Kind.WEBTICKET, Kind.PASSWORD, Kind.MSAL_CACHE):
-            await self.store.adelete(kind, self.username)
-        await self.store.adelete(Kind.MSAL_CACHE, "default")
+        for kind, account in entries:
+            await self.store.adelete(kind, account)
         if forget:
-            removed = await self.store.aforget_all()
+            removed += await self.store.aforget_all()
         self.method_used = None
         return removed
