@@ -227,8 +227,8 @@ async def make_me_available(ctx: Ctx) -> Response:
     return no_content()
 
 
-def _announce_available(ctx: Ctx, app: Application) -> None:
-    """communication updated (embedded) + me updated, presence/note/location added (Medium)."""
+def _emit_communication_updated(ctx: Ctx, app: Application) -> None:
+    """communication updated, with its new body embedded (Medium)."""
     p = paths(ctx, app)
     comm = d.communication_doc(app, p, phone_audio=phone_audio_allowed(ctx, app.user))
     app.channel.emit(
@@ -241,6 +241,12 @@ def _announce_available(ctx: Ctx, app: Application) -> None:
         },
         MEDIUM,
     )
+
+
+def _announce_available(ctx: Ctx, app: Application) -> None:
+    """communication updated (embedded) + me updated, presence/note/location added (Medium)."""
+    _emit_communication_updated(ctx, app)
+    p = paths(ctx, app)
     app.channel.emit(
         "me", p.abs(p.me), {"link": {"rel": "me", "href": p.me}, "type": "updated"}, MEDIUM
     )
@@ -298,16 +304,5 @@ async def communication_put(ctx: Ctx) -> Response:
         updates[name] = value
     app.comm.update(updates)
     app.bump_comm_etag()
-    p = paths(ctx, app)
-    comm = d.communication_doc(app, p, phone_audio=phone_audio_allowed(ctx, app.user))
-    app.channel.emit(
-        "communication",
-        p.abs(p.communication),
-        {
-            "link": {"rel": "communication", "href": p.communication},
-            "_embedded": {"communication": comm},
-            "type": "updated",
-        },
-        MEDIUM,
-    )
+    _emit_communication_updated(ctx, app)
     return Response(status_code=200, headers={"ETag": app.comm_etag, "Cache-Control": "no-cache"})

@@ -244,17 +244,22 @@ class UcwaSession:
         assert events is not None
         if self._channel is not None:
             await self._channel.aclose()
+        self._open_channel(events, self._poll_timeout_s, self._event_read_timeout_s)
+
+    def _open_channel(
+        self, url: str, poll_timeout_s: int | None, read_timeout_s: float | None
+    ) -> None:
         channel = EventChannel(
             self._transport,
-            events,
+            url,
             handle_event=self._on_event,
             on_resume=self._on_resume,
             on_reconnecting=self._on_channel_reconnecting,
             on_recovered=self._on_channel_recovered,
             on_failure=self._on_channel_failure,
             sleep=self._sleep,
-            poll_timeout_s=self._poll_timeout_s,
-            read_timeout_s=self._event_read_timeout_s,
+            poll_timeout_s=poll_timeout_s,
+            read_timeout_s=read_timeout_s,
         )
         self._channel = channel
         channel.start()
@@ -586,20 +591,11 @@ class UcwaSession:
         if url is None:
             await self._start_channel()
             return
-        channel = EventChannel(
-            self._transport,
+        self._open_channel(
             url,
-            handle_event=self._on_event,
-            on_resume=self._on_resume,
-            on_reconnecting=self._on_channel_reconnecting,
-            on_recovered=self._on_channel_recovered,
-            on_failure=self._on_channel_failure,
-            sleep=self._sleep,
-            poll_timeout_s=None,  # the URL already carries our parameters
-            read_timeout_s=self._event_read_timeout_s or float(self._poll_timeout_s or 180) + 30.0,
+            None,  # the URL already carries our parameters
+            self._event_read_timeout_s or float(self._poll_timeout_s or 180) + 30.0,
         )
-        self._channel = channel
-        channel.start()
 
     async def _recreate(self) -> None:
         backoff = Backoff(first=0.5, cap=30.0)

@@ -36,3 +36,19 @@ def sim_credentials(sim_config: SimConfig) -> tuple[str, str]:
     """(user, password) of the first configured account (the demo account by default)."""
     user, password = next(iter(sim_config.users.items()))
     return user, password
+
+
+@pytest.fixture(scope="module")
+def shared_sim_config() -> SimConfig:
+    """Timings of `shared_server`; override in a module to change them."""
+    return SimConfig(speed=50, max_poll_s=0.5)
+
+
+@pytest.fixture(scope="module")
+def shared_server(shared_sim_config: SimConfig) -> Iterator[SimServer]:
+    """One simulator for a whole module, for tests that each work in their own application
+    (a server's shutdown costs ~0.2 s, which adds up over many read-only tests)."""
+    simulator = Simulator(shared_sim_config)
+    with SimServer(simulator) as server:
+        yield server
+    simulator.close()

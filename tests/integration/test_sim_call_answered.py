@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from app.simulator import SimConfig, Simulator
-from app.simulator.serve import SimServer
 from tests.helpers.ucwa_walker import (
     ANSWERED,
     MY_WORK_PHONE,
@@ -24,15 +21,6 @@ from tests.helpers.ucwa_walker import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[SimServer]:
-    """One simulator for the whole module: every test works in its own application."""
-    sim = Simulator(SimConfig(speed=50, max_poll_s=0.5))
-    with SimServer(sim, host="127.0.0.1", port=0, tls=False) as server:
-        yield server
-    sim.close()
 
 
 async def _connected_call(w: Walker, operation_id: str = "op-answered-1") -> tuple[str, Event]:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from app.simulator import SimConfig, Simulator
-from app.simulator.serve import SimServer
 from tests.helpers.ucwa_walker import (
     BUSY,
     CALLBACK_UNANSWERED,
@@ -25,15 +21,6 @@ from tests.helpers.ucwa_walker import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[SimServer]:
-    """One simulator for the whole module: every test works in its own application."""
-    sim = Simulator(SimConfig(speed=50, max_poll_s=0.5))
-    with SimServer(sim, host="127.0.0.1", port=0, tls=False) as server:
-        yield server
-    sim.close()
 
 
 # (number, final invitation state, reason code, reason subcode, far end rang?) — spec §10, §12 #5.

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from app.simulator import SimConfig, Simulator
-from app.simulator.serve import SimServer
 from tests.helpers.ucwa_walker import FORWARDED, first, index_of, walker
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[SimServer]:
-    """One simulator for the whole module: every test works in its own application."""
-    sim = Simulator(SimConfig(speed=50, max_poll_s=0.5))
-    with SimServer(sim, host="127.0.0.1", port=0, tls=False) as server:
-        yield server
-    sim.close()
 
 
 async def test_forwarded_call_succeeds_with_a_different_acceptor(

@@ -6,26 +6,21 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from app.simulator import SimConfig, Simulator
-from app.simulator.serve import SimServer
+from app.simulator import SimConfig
 from tests.helpers.ucwa_walker import ACCEPT, Walker, error_body, link, walker
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-def shared_server() -> Iterator[SimServer]:
-    """One simulator for the whole module: every test works in its own application."""
-    sim = Simulator(SimConfig(speed=50, max_poll_s=0.1))
-    with SimServer(sim, host="127.0.0.1", port=0, tls=False) as server:
-        yield server
-    sim.close()
+def shared_sim_config() -> SimConfig:
+    """Short polls: hostile requests must never hold a test up."""
+    return SimConfig(speed=50, max_poll_s=0.1)
 
 
 APP_BODY = b'{"userAgent": "T/1", "endpointId": "e-1", "culture": "en-US"}'

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.simulator import SimConfig, Simulator
-from app.simulator.serve import SimServer
 from tests.helpers.ucwa_walker import (
     EVENT_TYPES,
     Walker,
@@ -23,15 +20,6 @@ from tests.helpers.ucwa_walker import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[SimServer]:
-    """One simulator for the whole module: every test works in its own application."""
-    sim = Simulator(SimConfig(speed=50, max_poll_s=0.5))
-    with SimServer(sim, host="127.0.0.1", port=0, tls=False) as server:
-        yield server
-    sim.close()
 
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "ucwa" / "samples"
