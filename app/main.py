@@ -164,7 +164,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("UCWA Phone")
-    app.setApplicationDisplayName("UCWA Phone")
+    # No applicationDisplayName: xcb would append it to a title that already names the app.
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("ucwa-phone")
     app.setQuitOnLastWindowClosed(False)  # the main coroutine decides when we are done

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.ucwa.events import Event, EventType
+from app.ucwa.numbers import display
 from app.ucwa.reasons import GENERIC_CALL_FAILURE, is_cancel, reason_message
 
 __all__ = [
@@ -498,7 +499,7 @@ class CallTracker:
             return  # the person dialled answered: nothing to point out
         if not uri and not name:
             return
-        shown = uri.split(":", 1)[-1].split(";", 1)[0] if uri else None
+        shown = display(uri.split(":", 1)[-1].split(";", 1)[0]) if uri else None
         self._answered_by = (
             f"{name} ({shown})" if name and shown and name != shown else name or shown
         )

@@ -385,8 +385,8 @@ def test_scenario_g_forwarded_call_shows_who_answered(call: CallTracker) -> None
         ),
     )
     assert call.snapshot.state is CallState.CONNECTED
-    assert call.snapshot.answered_by == "Front desk (+14255550199)"
-    assert snaps[-1].answered_by == "Front desk (+14255550199)"
+    assert call.snapshot.answered_by == "Front desk (+1 425-555-0199)"
+    assert snaps[-1].answered_by == "Front desk (+1 425-555-0199)"
 
 
 @pytest.mark.parametrize("state", ["TeamRing", "Alerting", "Forwarded", "alerting"])
