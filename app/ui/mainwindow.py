@@ -306,6 +306,11 @@ class MainWindow(QMainWindow):
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle(self.tr("Quit UCWA Phone"))
         box.setText(self.tr("A call is in progress. Hang up and quit?"))
+        # Signing out deletes the UCWA application, and the server ends its calls with it
+        # (spec §4.2), so "quit but keep talking" is not an option we can offer honestly.
+        box.setInformativeText(
+            self.tr("Quitting signs you out, and Skype for Business ends the call with it.")
+        )
         hang_up = box.addButton(self.tr("Hang up and quit"), QMessageBox.ButtonRole.AcceptRole)
         box.addButton(self.tr("Keep the call"), QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(hang_up)
