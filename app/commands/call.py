@@ -238,7 +238,7 @@ def _demo(args: argparse.Namespace) -> Iterator[Target]:
 
 
 class _Usage(Exception):
-    pass
+    """Bad command-line input: reported in one line, exit status 2, nothing sent."""
 
 
 def _tokens(http: httpx.AsyncClient, target: Target) -> TokenProvider:
