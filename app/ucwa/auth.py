@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import re
-from collections.abc import AsyncGenerator, Generator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Protocol
@@ -13,11 +15,19 @@ from urllib.parse import urljoin
 
 import httpx
 
-from app.ucwa.errors import AuthenticationError
+from app.ucwa.errors import AuthenticationError, RemoteProtocolError
+from app.ucwa.links import is_loopback, origin
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AuthChallenge", "TokenProvider", "UcwaAuth", "origin_of", "parse_challenges"]
+__all__ = [
+    "REQUEST_DEADLINE",
+    "AuthChallenge",
+    "TokenProvider",
+    "UcwaAuth",
+    "loopback_only",
+    "parse_challenges",
+]
 
 # Schemes this client can answer, best first. Other challenges (Negotiate, NTLM, ...) are ignored.
 _PREFERRED_SCHEMES = ("msrtcoauth", "bearer")
@@ -51,12 +61,32 @@ class TokenProvider(Protocol):
         ...
 
 
-def origin_of(url: httpx.URL | str) -> str:
-    """``scheme://host[:port]`` with the default port left out, lower case."""
-    url = httpx.URL(url) if isinstance(url, str) else url
-    default = {"http": 80, "https": 443}.get(url.scheme)
-    port = f":{url.port}" if url.port is not None and url.port != default else ""
-    return f"{url.scheme}://{url.host}{port}".lower()
+# The deadline of the request being sent and its length, set by the transport. Sign-in may ask a
+# person (password, device code, browser): that must not count against a 30 s request budget, so
+# UcwaAuth pauses the deadline while the provider runs and gives the re-sent request a fresh one.
+REQUEST_DEADLINE: contextvars.ContextVar[tuple[asyncio.Timeout, float] | None] = (
+    contextvars.ContextVar("ucwa_request_deadline", default=None)
+)
+
+
+@contextlib.contextmanager
+def _deadline_paused() -> Iterator[None]:
+    current = REQUEST_DEADLINE.get()
+    if current is None:
+        yield
+        return
+    deadline, budget = current
+    deadline.reschedule(None)
+    try:
+        yield
+    finally:
+        if not deadline.expired():
+            deadline.reschedule(asyncio.get_running_loop().time() + budget)
+
+
+def loopback_only(url_origin: str) -> bool:
+    """The default trust predicate: answer challenges only from this machine."""
+    return is_loopback(httpx.URL(url_origin).host)
 
 
 def _split_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
@@ -123,7 +153,7 @@ def _quoted(text: str, pos: int) -> tuple[str, int]:
 def parse_challenges(headers: Iterable[str], request_url: httpx.URL | str) -> list[AuthChallenge]:
     """Every challenge in the given WWW-Authenticate header values, in order of appearance."""
     url = httpx.URL(request_url) if isinstance(request_url, str) else request_url
-    resource = origin_of(url)
+    resource = origin(str(url))
     result: list[AuthChallenge] = []
     for header in headers:
         for scheme, params in _split_challenges(header):
@@ -161,18 +191,25 @@ class UcwaAuth(httpx.Auth):
     A token is only ever attached to requests for the origin it was issued for, so a redirect to
     another pool can never leak it. Passed per request by the transport, so token endpoints can be
     called on the same AsyncClient without it.
+
+    ``allowed(origin)`` says which servers belong to the user's organisation (the session builds
+    it from discovery's trust rules). A 401 from any other origin, or a challenge naming a token
+    URL on any other origin, is refused: answering it would hand the password to that server.
     """
 
     requires_request_body = True  # the body must be replayable for the one retry
 
-    def __init__(self, tokens: TokenProvider) -> None:
+    def __init__(
+        self, tokens: TokenProvider, *, allowed: Callable[[str], bool] = loopback_only
+    ) -> None:
         self._tokens = tokens
+        self._allowed = allowed
         self._cache: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.refreshes = 0  # how many times the provider was asked (tests, diagnostics)
 
-    def token_for(self, origin: str) -> str | None:
-        return self._cache.get(origin)
+    def token_for(self, url_origin: str) -> str | None:
+        return self._cache.get(url_origin)
 
     def forget(self) -> None:
         """Drop every cached token (sign-out)."""
@@ -186,8 +223,8 @@ class UcwaAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        origin = origin_of(request.url)
-        sent = self._cache.get(origin)
+        here = origin(str(request.url))
+        sent = self._cache.get(here)
         if sent is not None:
             request.headers["Authorization"] = f"Bearer {sent}"
         response = yield request
@@ -198,15 +235,38 @@ class UcwaAuth(httpx.Auth):
         )
         if challenge is None:
             return  # nothing we can answer; the transport reports the 401
+        host = request.url.host
+        if not self._allowed(here):
+            log.warning("refused to sign in to %s: not a trusted server", here)
+            raise AuthenticationError(
+                f"{host} asked for your sign-in, but it is not one of your organisation's "
+                "servers; the app did not send your credentials.",
+                code="UntrustedServer",
+            )
+        if challenge.token_url is not None and not self._token_url_allowed(challenge.token_url):
+            where = httpx.URL(challenge.token_url).host
+            log.warning("refused token URL on %s named by %s", where, here)
+            raise AuthenticationError(
+                f"{host} sent sign-in to {where}, which is not one of your organisation's "
+                "servers; the app did not send your credentials.",
+                code="UntrustedServer",
+            )
         await response.aread()
-        token = await self._refresh(origin, challenge, sent)
+        with _deadline_paused():
+            token = await self._refresh(here, challenge, sent)
         request.headers["Authorization"] = f"Bearer {token}"
         yield request  # the one retry; a second 401 goes back to the caller
 
-    async def _refresh(self, origin: str, challenge: AuthChallenge, stale: str | None) -> str:
-        lock = self._locks.setdefault(origin, asyncio.Lock())
+    def _token_url_allowed(self, token_url: str) -> bool:
+        try:
+            return self._allowed(origin(str(httpx.URL(token_url))))
+        except (RemoteProtocolError, httpx.InvalidURL):
+            return False  # a token URL we cannot even read is not one we send a password to
+
+    async def _refresh(self, key: str, challenge: AuthChallenge, stale: str | None) -> str:
+        lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            current = self._cache.get(origin)
+            current = self._cache.get(key)
             if current is not None and current != stale:
                 return current  # another request refreshed while we waited
             self.refreshes += 1
@@ -218,8 +278,8 @@ class UcwaAuth(httpx.Auth):
                 raise _wrap(exc) from exc
             if not token:
                 raise AuthenticationError("The sign-in service returned no token.")
-            self._cache[origin] = token
-            log.debug("new token for %s", origin)
+            self._cache[key] = token
+            log.debug("new token for %s", key)
             return token
 
 

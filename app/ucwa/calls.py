@@ -347,6 +347,14 @@ class CallTracker:
             return self._stop
         return self._cancel or self._stop
 
+    def stop_after_cancel(self) -> str | None:
+        """The stopPhoneAudio href when a cancel crossed the far end's answer.
+
+        CANCELLING + CONNECTED moves to HANGING_UP, which offers no action (the user already
+        chose to end the call); the session must still POST stop, or the call stays up.
+        """
+        return self._stop if self._phase is _P.HANGING_UP else None
+
     def local_ending(self) -> CallSnapshot:
         """The user pressed hang up / cancel: ENDING until the server confirms."""
         self._fire(_S.LOCAL_END, None)

@@ -15,6 +15,7 @@ import httpx
 import platformdirs
 
 from app.ucwa.errors import RemoteProtocolError, ServerError, TransportError, UcwaError
+from app.ucwa.links import is_loopback, origin
 from app.ucwa.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,10 @@ __all__ = [
     "DiscoveryError",
     "FileDiscoveryCache",
     "MemoryDiscoveryCache",
+    "TrustRules",
     "discover",
     "discovery_urls",
+    "trust_rules",
 ]
 
 MAX_HOPS: Final = 5
@@ -127,27 +130,30 @@ def sip_domain(address: str) -> str:
     return domain.lower()
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _trust_base(url: str) -> str:
-    """The domain a discovery URL vouches for: lyncweb.contoso.com → contoso.com; IPs stay exact."""
+    """The domain a discovery URL vouches for: lyncweb.contoso.com → contoso.com; IPs stay exact.
+
+    Never less than a registrable domain: lyncweb.contoso.co.uk → contoso.co.uk, and for
+    contoso.co.uk itself the host stays exact rather than trusting all of "co.uk".
+    """
     host = httpx.URL(url).host.lower()
-    labels = host.split(".")
     try:
         ipaddress.ip_address(host)
         return host
     except ValueError:
         pass
+    labels = host.split(".")
     if labels[0].startswith("lyncdiscover") or len(labels) > 2:
-        return ".".join(labels[1:])
+        parent = labels[1:]
+        if len(parent) >= 2 and not _public_suffix_like(parent):
+            return ".".join(parent)
     return host
+
+
+def _public_suffix_like(labels: Sequence[str]) -> bool:
+    # Without a public-suffix list, be conservative: two labels where the TLD is a country code
+    # and the second level is short (co.uk, com.au, ac.jp, gov.br) may be a public suffix.
+    return len(labels) < 2 or (len(labels) == 2 and len(labels[1]) == 2 and len(labels[0]) <= 3)
 
 
 def _in_domain(host: str, domain: str) -> bool:
@@ -155,23 +161,65 @@ def _in_domain(host: str, domain: str) -> bool:
     return host == domain or host.endswith("." + domain)
 
 
-class _Rules:
-    def __init__(self, trusted: Sequence[str]) -> None:
-        self.trusted = tuple(d for d in trusted if d)
+class TrustRules:
+    """Which servers belong to the user's organisation: discovery follows links only to them and
+    UcwaAuth answers sign-in challenges only from them (spec §2.2 security check)."""
 
-    def check(self, target: str) -> str:
-        url = httpx.URL(target)
+    def __init__(self, domains: Sequence[str], origins: Sequence[str] = ()) -> None:
+        self.domains = tuple(d.lower().strip(".") for d in domains if d and d.strip("."))
+        # Exact origins the user configured (the discovery URL), trusted even over plain HTTP.
+        self.origins = frozenset(origin(str(httpx.URL(o))) for o in origins)
+
+    def refusal(self, target: str) -> str | None:
+        """Why ``target`` is not trusted, or None when it is."""
+        try:
+            url = httpx.URL(target)
+            here = origin(str(url))
+        except (httpx.InvalidURL, RemoteProtocolError):
+            return "Refused to follow a link that is not a valid URL."
         host = url.host.lower()
-        if url.scheme == "http" and not _is_loopback(host):
-            raise DiscoveryError(f"Refused to follow an unencrypted redirect to {host}.")
-        if url.scheme not in ("http", "https"):
-            raise DiscoveryError(f"Refused to follow a redirect to a {url.scheme or 'bad'} URL.")
-        if not any(_in_domain(host, d) for d in self.trusted):
-            raise DiscoveryError(
+        if here in self.origins or (url.scheme in ("http", "https") and is_loopback(host)):
+            return None
+        if url.scheme == "http":
+            return f"Refused to follow an unencrypted redirect to {host}."
+        if url.scheme != "https":
+            return f"Refused to follow a redirect to a {url.scheme or 'bad'} URL."
+        if not any(_in_domain(host, d) for d in self.domains):
+            return (
                 f"The server redirected sign-in to {host}, which is outside your domain. "
                 "Allow that domain in the settings if your organisation uses it."
             )
-        return str(url)
+        return None
+
+    def allows(self, target: str) -> bool:
+        """Predicate for UcwaAuth: may this origin (or URL) receive our credentials?"""
+        return self.refusal(target) is None
+
+    def check(self, target: str) -> str:
+        reason = self.refusal(target)
+        if reason is not None:
+            raise DiscoveryError(reason)
+        return str(httpx.URL(target))
+
+
+def trust_rules(
+    *,
+    address: str | None = None,
+    discovery_url: str | None = None,
+    allowed_domains: Sequence[str] = (),
+) -> TrustRules:
+    """The rules for one sign-in: the SIP domain (or the discovery URL's parent domain), the
+    discovery URL itself, explicitly allowed domains and Microsoft's online domains."""
+    if address:
+        base = sip_domain(address)
+    elif discovery_url:
+        base = _trust_base(discovery_url)
+    else:
+        raise DiscoveryError("Give a sign-in address or a discovery URL.")
+    return TrustRules(
+        [base, *allowed_domains, *MICROSOFT_ONLINE_DOMAINS],
+        [discovery_url] if discovery_url else [],
+    )
 
 
 async def discover(
@@ -180,26 +228,30 @@ async def discover(
     address: str | None = None,
     discovery_url: str | None = None,
     allowed_domains: Sequence[str] = (),
+    rules: TrustRules | None = None,
     max_hops: int = MAX_HOPS,
 ) -> Discovered:
     """Find the ``applications`` URL; raises DiscoveryError, TransportError, AuthenticationError."""
     if discovery_url:
         candidates = [discovery_url]
-        base = sip_domain(address) if address else _trust_base(discovery_url)
     elif address:
         candidates = discovery_urls(address)
-        base = sip_domain(address)
     else:
         raise DiscoveryError("Give a sign-in address or a discovery URL.")
-    rules = _Rules([base, *allowed_domains, *MICROSOFT_ONLINE_DOMAINS])
+    if rules is None:
+        rules = trust_rules(
+            address=address, discovery_url=discovery_url, allowed_domains=allowed_domains
+        )
     failure: UcwaError | None = None
     for candidate in candidates:
         try:
             return await _follow(transport, candidate, rules, max_hops)
-        except (TransportError, ServerError) as exc:
-            # §2.1: no answer, connection error or a non-200 → try the next entry point.
+        except (TransportError, ServerError, DiscoveryError, RemoteProtocolError) as exc:
+            # §2.1: no answer, connection error, a non-200 (an HTML page counts), a redirect out
+            # of the domain → try the next entry point.
             log.info("discovery at %s failed: %s", httpx.URL(candidate).host, exc)
-            failure = exc
+            if failure is None or isinstance(failure, TransportError):
+                failure = exc  # keep the most telling reason (a refusal beats "no answer")
     assert failure is not None
     if isinstance(failure, TransportError) and address:
         raise TransportError(
@@ -208,7 +260,7 @@ async def discover(
     raise failure
 
 
-async def _follow(transport: Transport, url: str, rules: _Rules, max_hops: int) -> Discovered:
+async def _follow(transport: Transport, url: str, rules: TrustRules, max_hops: int) -> Discovered:
     hops = 0
     user_url: str | None = None
     for _ in range(2 * max_hops + 4):  # user links do not count as hops, but must not loop either
@@ -223,10 +275,12 @@ async def _follow(transport: Transport, url: str, rules: _Rules, max_hops: int) 
             url = nxt
             continue
         links = _links(response, url)
+        # user and applications links get the same trust check as redirects: whatever host they
+        # name is where the password and the token go next.
         if "applications" in links:
-            return Discovered(links["applications"], user_url or url, hops)
+            return Discovered(rules.check(links["applications"]), user_url or url, hops)
         if "user" in links:
-            user_url = url = links["user"]
+            user_url = url = rules.check(links["user"])
             continue
         if "redirect" in links:
             url = _hop(rules, links["redirect"], hops, max_hops)
@@ -237,7 +291,7 @@ async def _follow(transport: Transport, url: str, rules: _Rules, max_hops: int) 
     raise DiscoveryError("Discovery went round in circles; giving up.")
 
 
-def _hop(rules: _Rules, target: str, hops: int, max_hops: int) -> str:
+def _hop(rules: TrustRules, target: str, hops: int, max_hops: int) -> str:
     if hops >= max_hops:
         raise DiscoveryError(f"Discovery was redirected more than {max_hops} times; giving up.")
     return rules.check(target)

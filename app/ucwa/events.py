@@ -180,7 +180,14 @@ def _parse_batch(doc: object, base_url: str) -> EventBatch:
             raise RemoteProtocolError("A sender block with events lacks rel or href.")
         sender_href = parse_link(sender_rel, {"href": sender_href}, base_url).href
         for raw in raw_events:
-            event = _event(sender_rel, sender_href, raw, base_url)
+            try:
+                event = _event(sender_rel, sender_href, raw, base_url)
+            except (RemoteProtocolError, ValueError, TypeError, AttributeError, KeyError) as exc:
+                # One odd event must not cost the whole package: refusing it would re-poll the
+                # same package forever, fail the channel and drop the call (spec §7.5 keeps
+                # going). The envelope above is still checked strictly.
+                log.warning("skipping a malformed event from %s: %s", sender_rel, exc)
+                continue
             if event is not None:
                 events.append(event)
     return EventBatch(

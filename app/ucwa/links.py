@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from app.ucwa.errors import RemoteProtocolError
 
-__all__ = ["origin", "resolve", "with_params"]
+__all__ = ["is_loopback", "origin", "resolve", "with_params"]
 
 
 def resolve(base_url: str, href: str) -> str:
@@ -35,12 +36,28 @@ def resolve(base_url: str, href: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def origin(url: str) -> str:
-    """``scheme://host[:port]`` of ``url`` (the base for relative hrefs)."""
+    """``scheme://host[:port]`` of ``url`` as spelled there (the base for relative hrefs).
+
+    The one origin helper. It keeps the server's spelling (e.g. an explicit ``:443``) so resolved
+    hrefs match the absolute ones the server sends; callers wanting a normalised origin pass an
+    ``httpx.URL`` string, which httpx has already normalised (lower case, no default port).
+    """
     try:
         parts = urlsplit(url)
     except ValueError as exc:
         raise RemoteProtocolError(f"Not a URL: {url[:200]!r}") from exc
     return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def is_loopback(host: str) -> bool:
+    """This machine (demo servers, the simulator): trusted, and plain HTTP is fine there."""
+    host = host.lower().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def with_params(url: str, **params: str | int) -> str:

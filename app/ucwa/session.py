@@ -15,7 +15,14 @@ import httpx
 
 from app.ucwa.auth import TokenProvider, UcwaAuth
 from app.ucwa.calls import CallAction, CallReason, CallSnapshot, CallState, CallTracker
-from app.ucwa.discovery import DiscoveryCache, DiscoveryError, FileDiscoveryCache, discover
+from app.ucwa.discovery import (
+    DiscoveryCache,
+    DiscoveryError,
+    FileDiscoveryCache,
+    TrustRules,
+    discover,
+    trust_rules,
+)
 from app.ucwa.errors import (
     ApplicationGone,
     AuthenticationError,
@@ -45,6 +52,8 @@ DELETE_TIMEOUT_S: Final = 5.0
 # After a startPhoneAudio POST whose answer was lost: how long to wait for its events.
 UNCONFIRMED_CALL_S: Final = 20.0
 HANG_UP_WAIT_S: Final = 10.0
+# After the server refused a cancel: how long to wait for the events saying why (connected/ended).
+CANCEL_SETTLE_S: Final = 2.0
 _RECOVERY_ATTEMPTS: Final = 8
 
 
@@ -80,7 +89,18 @@ class UcwaSession:
     ) -> None:
         if not (discovery_url or address):
             raise ValueError("UcwaSession needs a discovery_url or an address")
-        self._auth = UcwaAuth(tokens)
+        self._allowed = tuple(allowed_redirect_domains)
+        # One set of trust rules for discovery's links and for answering sign-in challenges: a
+        # server outside the organisation never gets a link followed nor a password sent.
+        try:
+            self._rules = trust_rules(
+                address=address, discovery_url=discovery_url, allowed_domains=self._allowed
+            )
+        except DiscoveryError:
+            # A malformed address: sign_in reports it (discovery raises the same error there);
+            # until then trust nothing beyond this machine.
+            self._rules = TrustRules([])
+        self._auth = UcwaAuth(tokens, allowed=self._rules.allows)
         self._transport = Transport(http, self._auth, sleep=sleep)
         self._discovery_url = discovery_url
         self._address = address
@@ -88,7 +108,6 @@ class UcwaSession:
         self._user_agent = user_agent
         self._culture = culture
         self._default_region = default_region
-        self._allowed = tuple(allowed_redirect_domains)
         self._sleep = sleep
         # Default: remembered across starts in the platform's state dir (spec §2.4).
         self._cache: DiscoveryCache = (
@@ -187,6 +206,11 @@ class UcwaSession:
 
     async def _establish(self) -> None:
         cached = self._applications_url or self._cache.load(self._cache_key)
+        if cached and not self._rules.allows(cached):
+            # Written before the trust rules applied (or by hand): discover again instead.
+            log.warning("ignoring a cached UCWA URL outside the trusted domains")
+            self._cache.forget(self._cache_key)
+            cached = None
         if cached:
             try:
                 await self._create_application(cached)
@@ -203,7 +227,7 @@ class UcwaSession:
             self._transport,
             address=self._address,
             discovery_url=self._discovery_url,
-            allowed_domains=self._allowed,
+            rules=self._rules,
         )
         await self._create_application(found.applications_url)
         self._cache.store(self._cache_key, found.applications_url)
@@ -428,7 +452,7 @@ class UcwaSession:
         if href is None:
             raise LocalProtocolError(f"The server does not offer {action.value} right now.")
         try:
-            # 429/503 mean "not done": repeating is safe; a lost answer is not repeated.
+            # The transport repeats only a 429 (nothing was done); 5xx may be half-done.
             await self._transport.post_json(href, None)
         except ApplicationGone as exc:
             self._schedule_recovery(exc)
@@ -442,16 +466,50 @@ class UcwaSession:
         href = await self._wait_for_end_action(tracker)
         if href is None:
             return  # already ending, or the server never offered a way to end it
+        cancelling = href != tracker.action_href(CallAction.HANG_UP)
         self._emit_call(tracker.local_ending())
         try:
-            await self._transport.post_json(href, None, retry=True)
+            await self._transport.post_json(href, None)
         except ServerError as exc:
             if exc.status not in (404, 409, 410):
                 raise
+            stop = await self._connected_meanwhile(tracker) if cancelling else None
+            if stop is not None:
+                # Spec: 404/409 means "ended" only for stopPhoneAudio. On a cancel it may mean
+                # the invitation completed because the call connected just as the user
+                # cancelled: the call is live, so stop it instead of only forgetting it.
+                log.info("cancel answered %d, but the call connected; stopping it", exc.status)
+                await self._stop_after_cancel(tracker, stop)
+                return
             # Spec §6.5 / check 31: the far end hung up first; the call is over either way.
             log.info("stop answered %d: the call had already ended", exc.status)
-            if self._channel is not None:
-                await self._channel.drain(1.0)
+            if not cancelling and self._channel is not None:
+                await self._channel.drain(1.0)  # let the server's own ending (and reason) win
+            self._end_locally(tracker)
+
+    async def _connected_meanwhile(self, tracker: CallTracker) -> str | None:
+        """After a refused cancel: apply the events in flight; the stop href if it connected."""
+        if self._channel is not None:
+            await self._channel.drain(1.0)
+        try:
+            async with asyncio.timeout(CANCEL_SETTLE_S):
+                while tracker is self._tracker and not self._call_done:
+                    if (stop := tracker.stop_after_cancel()) is not None:
+                        return stop
+                    self._call_changed.clear()
+                    await self._call_changed.wait()
+        except TimeoutError:
+            pass
+        return tracker.stop_after_cancel() if tracker is self._tracker else None
+
+    async def _stop_after_cancel(self, tracker: CallTracker, stop: str) -> None:
+        try:
+            await self._transport.post_json(stop, None)
+        except ServerError as exc:
+            if exc.status not in (404, 409, 410):
+                raise
+            # For stopPhoneAudio a 404/409 does mean the call already ended (spec §6.5).
+            log.info("stop answered %d: the call had already ended", exc.status)
             self._end_locally(tracker)
 
     async def _wait_for_end_action(self, tracker: CallTracker) -> str | None:
@@ -501,6 +559,8 @@ class UcwaSession:
         snapshot = tracker.apply(event)
         if snapshot is not None and tracker is self._tracker:
             self._emit_call(snapshot)
+        # Waiters also need changes the snapshot does not show (cancelling → connected).
+        self._call_changed.set()
 
     async def _with_body(self, event: Event) -> Event:
         try:
@@ -591,11 +651,9 @@ class UcwaSession:
         if url is None:
             await self._start_channel()
             return
-        self._open_channel(
-            url,
-            None,  # the URL already carries our parameters
-            self._event_read_timeout_s or float(self._poll_timeout_s or 180) + 30.0,
-        )
+        # Same parameters as the first channel: with_params replaces the ones the URL already
+        # carries (the ack stays verbatim), and a later `resume` must re-send them (spec §7.2).
+        self._open_channel(url, self._poll_timeout_s, self._event_read_timeout_s)
 
     async def _recreate(self) -> None:
         backoff = Backoff(first=0.5, cap=30.0)
@@ -609,7 +667,7 @@ class UcwaSession:
                         self._transport,
                         address=self._address,
                         discovery_url=self._discovery_url,
-                        allowed_domains=self._allowed,
+                        rules=self._rules,
                     )
                     self._applications_url = found.applications_url
                     self._cache.store(self._cache_key, found.applications_url)

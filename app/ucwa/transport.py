@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import httpx
 
-from app.ucwa.auth import UcwaAuth
+from app.ucwa.auth import REQUEST_DEADLINE, UcwaAuth
 from app.ucwa.errors import (
     AuthenticationError,
     CertificateError,
@@ -31,10 +31,11 @@ __all__ = ["Backoff", "Sleep", "Transport", "parse_retry_after"]
 Sleep = Callable[[float], Awaitable[None]]
 
 _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-# 429 and 503 say "not done, come back later": safe to repeat whenever the caller allows retries.
-_BUSY: Final = frozenset({429, 503})
-# These may have been half-done: repeat only requests that are idempotent.
-_FLAKY: Final = frozenset({500, 502, 504})
+# 429 says the whole request was rejected unprocessed: safe to repeat whenever retries are allowed.
+_BUSY: Final = frozenset({429})
+# These may have been half-done (spec §8.4: 500/503/504 for idempotent requests only): repeating
+# a hold/resume/stop POST could act twice.
+_FLAKY: Final = frozenset({500, 502, 503, 504})
 _JSON_TYPES: Final = ("application/json", "application/vnd.microsoft.com.ucwa+json")
 
 
@@ -121,8 +122,8 @@ class Transport:
         """Send one request; raise a typed error for anything but 2xx (and 3xx if allowed).
 
         ``retry=False`` turns every automatic repeat off (startPhoneAudio: a repeat may place a
-        second call). Otherwise 429/503 are repeated with backoff, and 500/502/504/network errors
-        only for idempotent requests.
+        second call). Otherwise 429 is repeated with backoff, and 500/502/503/504/network errors
+        only for idempotent requests (spec §8.4).
         """
         method = method.upper()
         if idempotent is None:
@@ -168,21 +169,34 @@ class Transport:
         if json_body is not None:
             content = json.dumps(json_body).encode()
             headers["Content-Type"] = "application/json"
-        request = self._http.build_request(
-            method,
-            url,
-            headers=headers,
-            content=content,
-            timeout=httpx.Timeout(budget, connect=min(budget, 15.0)),
-            extensions=dict(extensions or {}),
-        )
+        try:
+            request = self._http.build_request(
+                method,
+                url,
+                headers=headers,
+                content=content,
+                timeout=httpx.Timeout(budget, connect=min(budget, 15.0)),
+                extensions=dict(extensions or {}),
+            )
+        except httpx.InvalidURL as exc:
+            # URLs come from the server; InvalidURL is no httpx.HTTPError and would escape typed
+            # handling (e.g. kill the event-channel task).
+            raise RemoteProtocolError(f"The server sent an unusable URL: {url[:200]!r}") from exc
         self.requests_sent += 1
+        limit = budget + self._grace_s
         try:
             # A little longer than httpx's own read timeout so that one normally fires first.
-            async with asyncio.timeout(budget + self._grace_s):
-                return await self._http.send(
-                    request, auth=self.auth if authenticate and self.auth else None
-                )
+            async with asyncio.timeout(limit) as deadline:
+                # UcwaAuth pauses this deadline while a person signs in (auth.REQUEST_DEADLINE).
+                token = REQUEST_DEADLINE.set((deadline, limit))
+                try:
+                    return await self._http.send(
+                        request, auth=self.auth if authenticate and self.auth else None
+                    )
+                finally:
+                    REQUEST_DEADLINE.reset(token)
+        except httpx.InvalidURL as exc:
+            raise RemoteProtocolError(f"The server sent an unusable URL: {url[:200]!r}") from exc
         except TimeoutError as exc:
             raise TransportError(f"{request.url.host} did not answer in time.") from exc
         except httpx.TimeoutException as exc:

@@ -10,6 +10,7 @@ import pytest
 from app.simulator import SimConfig, Simulator
 from app.simulator.serve import SimServer
 from app.ucwa import CallState, ConnectionState
+from app.ucwa.errors import ServerError
 from tests.helpers.clientrig import client, creates, logged, placed, requests
 
 
@@ -57,17 +58,24 @@ async def test_503_with_retry_after_on_the_event_channel(
 
 
 @pytest.mark.anyio
-async def test_503_with_retry_after_on_a_command_is_retried(
+async def test_503_on_a_command_is_reported_not_repeated(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
+    # Spec §8.4: 500/503/504 are repeated for idempotent requests only; the hold may have been
+    # half-done, so the user is told and decides. A 429 (nothing was done) is repeated.
     async with client(sim_server.discovery_url, *sim_credentials) as c:
         await c.session.sign_in()
         await c.connected_call()
         sim.faults.force_status("holdPhoneAudio", 503, count=1, retry_after=2)
+        with pytest.raises(ServerError) as caught:
+            await c.session.hold()
+        assert caught.value.status == 503
+        assert c.session.call.state is CallState.CONNECTED
+        sim.faults.force_status("holdPhoneAudio", 429, count=1, retry_after=0)
         await c.session.hold()
         await c.until_state(CallState.ON_HOLD)
-    await logged(sim, lambda: len(_statuses(sim, "holdPhoneAudio")) == 2)
-    assert _statuses(sim, "holdPhoneAudio") == [503, 204]
+    await logged(sim, lambda: len(_statuses(sim, "holdPhoneAudio")) == 3)
+    assert _statuses(sim, "holdPhoneAudio") == [503, 429, 204]
 
 
 @pytest.mark.anyio

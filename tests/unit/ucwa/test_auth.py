@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ucwa.auth import UcwaAuth, origin_of, parse_challenges, select_challenge
+from app.ucwa.auth import UcwaAuth, parse_challenges, select_challenge
 from app.ucwa.errors import AuthenticationError
 from app.ucwa.transport import Transport
 from tests.helpers.tokens import FakeTokens
@@ -72,11 +72,6 @@ def test_bearer_alone_carries_its_parameters() -> None:
     assert chosen.params["authorization_uri"] == "https://login.example/authorize"
 
 
-def test_origin_drops_default_ports() -> None:
-    assert origin_of("https://Host.Example:443/a") == "https://host.example"
-    assert origin_of("http://127.0.0.1:8080/x?y") == "http://127.0.0.1:8080"
-
-
 class Server:
     """Accepts exactly the tokens in ``valid`` per host; challenges everything else."""
 
@@ -107,7 +102,7 @@ async def test_first_401_fetches_a_token_and_retries_once() -> None:
     server.valid["a.example"] = {"cwt=1"}
     tokens = FakeTokens()
     async with client(server) as http:
-        auth = UcwaAuth(tokens)
+        auth = UcwaAuth(tokens, allowed=_any)
         first = await http.get("https://a.example/x", auth=auth)
         second = await http.get("https://a.example/y", auth=auth)
     assert first.status_code == second.status_code == 200
@@ -126,7 +121,7 @@ async def test_one_refresh_however_many_requests_are_in_flight() -> None:
     server.valid["a.example"] = {"cwt=1"}
     tokens = FakeTokens(delay=0.01)
     async with client(server) as http:
-        auth = UcwaAuth(tokens)
+        auth = UcwaAuth(tokens, allowed=_any)
         await http.get("https://a.example/warm", auth=auth)
         server.valid["a.example"] = {"cwt=2"}  # the server expires cwt=1
         answers = await asyncio.gather(
@@ -143,7 +138,7 @@ async def test_a_second_401_is_returned_not_looped() -> None:
     server = Server()  # accepts nothing
     tokens = FakeTokens()
     async with client(server) as http:
-        transport = Transport(http, UcwaAuth(tokens), sleep=_no_sleep)
+        transport = Transport(http, UcwaAuth(tokens, allowed=_any), sleep=_no_sleep)
         with pytest.raises(AuthenticationError):
             await transport.request("GET", "https://a.example/x")
     assert len(server.seen) == 2
@@ -157,7 +152,7 @@ async def test_token_never_sent_to_another_origin() -> None:
     server.valid["b.example"] = {"cwt=2"}
     tokens = FakeTokens()
     async with client(server) as http:
-        auth = UcwaAuth(tokens)
+        auth = UcwaAuth(tokens, allowed=_any)
         await http.get("https://a.example/x", auth=auth)
         await http.get("https://b.example/x", auth=auth)
         await http.get("http://a.example/x", auth=auth)  # another scheme is another origin
@@ -177,7 +172,7 @@ async def test_provider_errors_become_authentication_errors() -> None:
 
     server = Server()
     async with client(server) as http:
-        auth = UcwaAuth(FakeTokens(fail=lambda: Locked("password=hunter2 rejected")))
+        auth = UcwaAuth(FakeTokens(fail=lambda: Locked("password=hunter2 rejected")), allowed=_any)
         with pytest.raises(AuthenticationError) as caught:
             await http.get("https://a.example/x", auth=auth)
     assert caught.value.user_message == "Your account is locked."
@@ -189,7 +184,7 @@ async def test_provider_errors_become_authentication_errors() -> None:
 async def test_provider_error_without_message_is_generic() -> None:
     server = Server()
     async with client(server) as http:
-        auth = UcwaAuth(FakeTokens(fail=lambda: RuntimeError("secret-stuff")))
+        auth = UcwaAuth(FakeTokens(fail=lambda: RuntimeError("secret-stuff")), allowed=_any)
         with pytest.raises(AuthenticationError, match="Sign-in failed") as caught:
             await http.get("https://a.example/x", auth=auth)
     assert "secret-stuff" not in str(caught.value)
@@ -197,6 +192,66 @@ async def test_provider_error_without_message_is_generic() -> None:
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+def _any(_: str) -> bool:
+    return True
+
+
+def _contoso(origin: str) -> bool:
+    return origin.endswith(".contoso.com")
+
+
+@pytest.mark.anyio
+async def test_a_challenge_from_an_untrusted_server_gets_no_credentials() -> None:
+    server = Server()  # challenges with a token URL on its own host
+    tokens = FakeTokens()
+    async with client(server) as http:
+        transport = Transport(http, UcwaAuth(tokens, allowed=_contoso), sleep=_no_sleep)
+        with pytest.raises(AuthenticationError, match="not one of your organisation") as caught:
+            await transport.request("GET", "https://lyncpool.attacker.net/ucwa")
+    assert caught.value.code == "UntrustedServer"
+    assert tokens.challenges == []  # the provider (and so the password) was never involved
+    assert len(server.seen) == 1
+
+
+@pytest.mark.anyio
+async def test_a_challenge_naming_an_untrusted_token_url_is_refused() -> None:
+    def evil(request: httpx.Request) -> httpx.Response:
+        header = 'MsRtcOAuth href="https://evil.example/token",grant_type="password"'
+        return httpx.Response(401, headers={"WWW-Authenticate": header})
+
+    tokens = FakeTokens()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(evil)) as http:
+        transport = Transport(http, UcwaAuth(tokens, allowed=_contoso), sleep=_no_sleep)
+        with pytest.raises(AuthenticationError, match=r"evil\.example"):
+            await transport.request("GET", "https://lyncweb.contoso.com/ucwa")
+    assert tokens.challenges == []
+
+
+@pytest.mark.anyio
+async def test_the_default_trusts_only_this_machine() -> None:
+    server = Server()
+    tokens = FakeTokens()
+    async with client(server) as http:
+        with pytest.raises(AuthenticationError):
+            await http.get("https://a.example/x", auth=UcwaAuth(tokens))
+    assert tokens.challenges == []
+
+
+@pytest.mark.anyio
+async def test_interactive_sign_in_is_not_cut_off_by_the_request_timeout() -> None:
+    """A person typing a password takes longer than one request may: one prompt, then success."""
+    server = Server()
+    server.valid["a.example"] = {"cwt=1"}
+    tokens = FakeTokens(delay=0.5)  # far beyond the request's 0.1 s budget
+    async with client(server) as http:
+        transport = Transport(
+            http, UcwaAuth(tokens, allowed=_any), sleep=_no_sleep, timeout_s=0.05, grace_s=0.05
+        )
+        response = await transport.request("GET", "https://a.example/x")
+    assert response.status_code == 200
+    assert len(tokens.challenges) == 1  # asked exactly once: no timeout, so no retry, no re-prompt
 
 
 @settings(max_examples=300, deadline=None)

@@ -15,6 +15,7 @@ from app.ucwa.discovery import (
     discover,
     discovery_urls,
     sip_domain,
+    trust_rules,
 )
 from app.ucwa.errors import TransportError
 from app.ucwa.transport import Transport
@@ -63,7 +64,12 @@ async def _no_sleep(_: float) -> None:
 
 def transport(net: Net, tokens: FakeTokens | None = None) -> tuple[httpx.AsyncClient, Transport]:
     http = httpx.AsyncClient(transport=httpx.MockTransport(net))
-    return http, Transport(http, UcwaAuth(tokens or FakeTokens()), sleep=_no_sleep, max_attempts=1)
+    return http, Transport(
+        http,
+        UcwaAuth(tokens or FakeTokens(), allowed=lambda _: True),
+        sleep=_no_sleep,
+        max_attempts=1,
+    )
 
 
 APPS = "https://lyncweb.contoso.com/ucwa/oauth/v1/applications"
@@ -232,3 +238,65 @@ def test_file_cache_ignores_garbage(tmp_path: Path) -> None:
 def test_file_cache_defaults_to_the_state_dir(tmp_path: Path) -> None:
     # tests/conftest.py points XDG_STATE_HOME into tmp_path.
     assert str(FileDiscoveryCache().path).startswith(str(tmp_path))
+
+
+@pytest.mark.anyio
+async def test_user_and_applications_links_get_the_trust_check() -> None:
+    # A root that names a foreign user resource: following it would send the password there.
+    net = Net(
+        {
+            ROOT: lambda r: links(user="https://lyncpool.attacker.net/user"),
+            "https://lyncpool.attacker.net/user": protected(applications=APPS),
+        }
+    )
+    http, t = transport(net)
+    async with http:
+        with pytest.raises(DiscoveryError, match=r"attacker\.net"):
+            await discover(t, discovery_url=ROOT)
+    assert "https://lyncpool.attacker.net/user" not in net.seen
+
+    net = Net({ROOT: lambda r: links(applications="https://evil.example/apps")})
+    http, t = transport(net)
+    async with http:
+        with pytest.raises(DiscoveryError, match=r"evil\.example"):
+            await discover(t, discovery_url=ROOT)
+
+
+def test_a_public_suffix_is_never_trusted() -> None:
+    rules = trust_rules(discovery_url="https://contoso.co.uk/autodiscover/root")
+    assert rules.allows("https://contoso.co.uk")
+    assert not rules.allows("https://evil.co.uk")  # "co.uk" is not the organisation
+    assert trust_rules(discovery_url="https://lyncweb.contoso.co.uk/root").allows(
+        "https://pool2.contoso.co.uk"
+    )
+    assert not trust_rules(discovery_url="https://lyncdiscover.com.au/").allows(
+        "https://evil.com.au"
+    )
+    contoso = trust_rules(discovery_url=ROOT)
+    assert contoso.allows("https://pool2.contoso.com") and contoso.allows("http://127.0.0.1:80")
+    assert not contoso.allows("http://pool2.contoso.com")  # plain HTTP off this machine
+    assert not contoso.allows("https://contoso.com.evil.example")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "internal",
+    [
+        lambda r: links(redirect="https://elsewhere.example/root"),  # cross-domain redirect
+        lambda r: httpx.Response(200, html="<html>captive portal</html>"),  # 200, not JSON
+    ],
+    ids=["cross-domain", "html"],
+)
+async def test_internal_discovery_that_misleads_falls_back_to_external(
+    internal: Callable[[httpx.Request], httpx.Response],
+) -> None:
+    net = Net(
+        {
+            "https://lyncdiscoverinternal.contoso.com/": internal,
+            "https://lyncdiscover.contoso.com/": lambda r: links(user=USER),
+            USER: protected(applications=APPS),
+        }
+    )
+    http, t = transport(net)
+    async with http:
+        assert (await discover(t, address="alice@contoso.com")).applications_url == APPS

@@ -14,8 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ucwa.errors import ApplicationGone, SessionTakenOver, UcwaError
-from app.ucwa.eventchannel import EventChannel, _decode_yielding, _parse
+from app.ucwa.errors import ApplicationGone, RemoteProtocolError, SessionTakenOver, UcwaError
+from app.ucwa.eventchannel import (
+    EventChannel,
+    _decode_yielding,
+    _deferred_events,
+    _parse_response,
+)
 from app.ucwa.events import Event, parse_batch
 from app.ucwa.transport import Backoff, Transport
 
@@ -86,7 +91,6 @@ def channel(server: Server, rec: Recorder, **kwargs: Any) -> tuple[httpx.AsyncCl
         Transport(http, sleep=rec.sleep),
         EVENTS,
         on_resume=lambda: _mark(rec, "resume"),
-        on_resync=lambda: _mark(rec, "resync"),
         on_reconnecting=lambda detail: rec.marks.append("reconnecting"),
         on_recovered=lambda: rec.marks.append("recovered"),
         on_failure=rec.failures.append,
@@ -170,7 +174,6 @@ async def test_resync_is_followed() -> None:
         ch.start()
         await until(lambda: rec.events == ["x"])
         await ch.aclose()
-    assert rec.marks == ["resync"]
     assert server.polls[1].endswith("ack=5")  # resync href used verbatim
 
 
@@ -377,6 +380,96 @@ async def test_a_huge_answer_is_parsed_in_slices_to_the_same_events() -> None:
     raw = json.dumps(doc).encode()
     assert len(raw) > 128 * 1024
     expected = parse_batch(json.loads(raw), BASE)
-    got = await _parse(httpx.Response(200, content=raw), BASE)
-    assert got == expected
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    head, deferred = await _parse_response(httpx.Response(200, content=raw), BASE)
+    assert deferred is not None
+    assert head.next_href == expected.next_href
+    assert tuple(_deferred_events(deferred, BASE)) == expected.events
+
+
+@pytest.mark.anyio
+async def test_a_huge_answer_with_a_bad_envelope_is_refused_whole() -> None:
+    doc = body(2, *[str(i) for i in range(3000)])
+    del doc["sender"][0]["href"]  # events without a sender: nothing can be matched to a call
+    raw = json.dumps(doc).encode()
+    with pytest.raises(RemoteProtocolError):
+        await _parse_response(httpx.Response(200, content=raw), BASE)
+
+
+@pytest.mark.anyio
+async def test_a_huge_answer_leaves_the_garbage_collector_alone() -> None:
+    """The UI process shares this loop: its GC must stay on and nothing may stay frozen, even
+    when the channel is closed while a huge batch is still queued."""
+    frozen_before = gc.get_freeze_count()
+    stuck = asyncio.Event()
+    server, rec = Server(), Recorder()
+    huge = body(2, *[str(i) for i in range(3000)])
+    server.on("1", body(2, "first"))
+    server.on("2", huge)
+
+    async def handle(event: Event) -> None:
+        rec.events.append(event.link.href.rsplit("/", 1)[-1])
+        await stuck.wait()  # the consumer is busy with the first batch; the huge one queues
+
+    gc_seen: list[bool] = []
+
+    async def watch() -> None:
+        while True:
+            gc_seen.append(gc.isenabled())
+            await asyncio.sleep(0)
+
+    http, ch = channel(server, rec, handle_event=handle)
+    async with http:
+        watcher = asyncio.create_task(watch())
+        ch.start()
+        await until(lambda: len(server.polls) >= 3)  # the huge answer was parsed and queued
+        await ch.aclose()
+        watcher.cancel()
+    assert rec.events == ["first"]
+    assert gc.isenabled() and all(gc_seen)
+    assert gc.get_freeze_count() == frozen_before
+
+
+@pytest.mark.anyio
+async def test_read_timeout_outlasts_the_timeout_actually_sent() -> None:
+    # Asking for 60 s sends the minimum 180; reading for only 90 s would cut every quiet poll.
+    server, rec = Server(), Recorder()
+    read_timeouts: list[float] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        read_timeouts.append(request.extensions["timeout"]["read"])
+        return httpx.Response(200, json=body(2, "x"))
+
+    server.on("1", answer)
+    http, ch = channel(server, rec, poll_timeout_s=60)
+    async with http:
+        ch.start()
+        await until(lambda: rec.events == ["x"])
+        await ch.aclose()
+    assert server.polls[0].endswith("timeout=180")
+    assert read_timeouts == [pytest.approx(210.0)]
+
+
+@pytest.mark.anyio
+async def test_an_unusable_next_link_is_reported_not_swallowed() -> None:
+    server, rec = Server(), Recorder()
+    bad_next = {"_links": {"next": {"href": "https://pool.contoso.com:ack/events?ack=2"}}}
+    server.on("1", bad_next)
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: bool(rec.failures))
+        await ch.aclose()
+    assert not ch.running
+    assert rec.marks[:1] == ["reconnecting"]  # counted as a garbled answer, retried, then failed
+
+
+@pytest.mark.anyio
+async def test_an_unexpected_crash_of_the_producer_is_reported() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", RuntimeError("bug in a transport"))
+    http, ch = channel(server, rec)
+    async with http:
+        ch.start()
+        await until(lambda: bool(rec.failures))
+        await ch.aclose()
+    assert "stopped unexpectedly" in rec.failures[0].user_message

@@ -224,31 +224,33 @@ def test_single_objects_where_arrays_belong_are_tolerated() -> None:
         {"_links": {"next": {}}},
         {"_links": LINKS, "sender": "x"},
         {"_links": LINKS, "sender": [{"rel": "c", "events": [ev("x", "/x", "added")]}]},
-        {"_links": LINKS, "sender": [{"rel": "c", "href": "/c", "events": [{"type": "added"}]}]},
-        {
-            "_links": LINKS,
-            "sender": [
-                {"rel": "c", "href": "/c", "events": [{"link": {"rel": "x"}, "type": "added"}]}
-            ],
-        },
-        {
-            "_links": LINKS,
-            "sender": [
-                {"rel": "c", "href": "/c", "events": [{"link": {"rel": "x", "href": "/x"}}]}
-            ],
-        },
-        {"_links": LINKS, "sender": [{"rel": "c", "href": "/c", "events": ["x"]}]},
-        {
-            "_links": LINKS,
-            "sender": [
-                {"rel": "c", "href": "/c", "events": [ev("x", "/x", "added", _embedded=[1])]}
-            ],
-        },
     ],
 )
 def test_malformed_batches_raise_remote_protocol_error(doc: object) -> None:
     with pytest.raises(RemoteProtocolError):
         parse_batch(doc, BASE)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "added"},
+        {"link": {"rel": "x"}, "type": "added"},
+        {"link": {"rel": "x", "href": "/x"}},
+        "x",
+        ev("x", "/x", "added", _embedded=[1]),
+        {"link": {"rel": "x", "href": "http://[::1/x"}, "type": "added"},
+    ],
+)
+def test_one_malformed_event_is_skipped_and_the_rest_of_the_package_kept(bad: object) -> None:
+    # Refusing the package would re-poll it forever, fail the channel and drop the call.
+    good = [ev("phoneAudio", "/pa/1", "updated"), ev("phoneAudio", "/pa/2", "updated")]
+    doc = {
+        "_links": LINKS,
+        "sender": [{"rel": "c", "href": "/c", "events": [good[0], bad, good[1]]}],
+    }
+    batch = parse_batch(doc, BASE)
+    assert [e.link.href for e in batch.events] == [BASE + "/pa/1", BASE + "/pa/2"]
 
 
 @pytest.mark.parametrize(

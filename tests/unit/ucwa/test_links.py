@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -68,3 +69,9 @@ def test_with_params_never_touches_ack(ack: str, value: str) -> None:
     out = with_params(url, timeout=value)
     assert out.startswith(url + "&timeout=")
     assert "??" not in out
+
+
+def test_origin_of_an_httpx_url_is_normalised() -> None:
+    # Token and trust keys come from httpx URLs, so default ports and case cannot split them.
+    assert origin(str(httpx.URL("https://Host.Example:443/a"))) == "https://host.example"
+    assert origin(str(httpx.URL("http://127.0.0.1:8080/x?y"))) == "http://127.0.0.1:8080"

@@ -18,10 +18,11 @@ from app.ucwa.errors import (
     CallFailed,
     InvalidNumber,
     LocalProtocolError,
+    UcwaError,
 )
 from app.ucwa.session import UcwaSession
 from app.ucwa.status import ConnectionState, SessionStatus
-from tests.helpers.tokens import PasswordGrant
+from tests.helpers.tokens import FakeTokens, PasswordGrant
 
 BASE = "http://sim.test"
 DISCOVERY = BASE + "/autodiscover/autodiscoverservice.svc/root"
@@ -50,9 +51,11 @@ class Capture(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.requests: list[tuple[str, str, bytes]] = []
+        self.urls: list[str] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append((request.method, request.url.path, request.content))
+        self.urls.append(str(request.url))
         return await self.inner.handle_async_request(request)
 
 
@@ -192,10 +195,15 @@ async def test_two_quick_dial_requests_make_one_call(rig: Rig) -> None:
 
 @pytest.mark.anyio
 async def test_events_before_the_201_are_correlated(rig: Rig) -> None:
+    # The invitation's `started` event (with its cancel link) arrives before the 201 names the
+    # invitation: only its operationId can tie it to our call. Matched, the user can cancel the
+    # moment dialling returns; dropped, cancel would appear only with a later event.
     rig.sim.config.events_first = True
     session = rig.session()
     await session.sign_in()
     await session.start_call("+14255550100", callback="+14255550123")
+    assert session.call.state is CallState.CALLING_YOU
+    assert CallAction.CANCEL in session.call.actions
     await rig.until(lambda: session.call.state is CallState.CONNECTED)
     await session.aclose()
 
@@ -275,3 +283,82 @@ async def test_a_404_on_a_sub_resource_keeps_the_application(rig: Rig) -> None:
     await session.hold()
     await rig.until(lambda: session.call.state is CallState.ON_HOLD)
     await session.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_cancel_that_crosses_the_answer_stops_the_connected_call(rig: Rig) -> None:
+    """409 on cancel: the invitation is over because the call connected, not because it ended.
+    The user's "hang up" must still end the real call rather than leave a phone line open."""
+    session = rig.session()
+    await session.sign_in()
+    await session.start_call("+14255550100", callback="+14255550123")
+    await rig.until(lambda: CallAction.CANCEL in session.call.actions)
+    # The server refuses the cancel (the call is about to connect) and the call goes on.
+    rig.sim.faults.force_status("/cancel", 409, method="POST", code="Conflict")
+    await session.hang_up()
+    await rig.until(lambda: session.call.state.is_final)
+    assert rig.paths("/cancel", "POST")
+    assert rig.paths("stopPhoneAudio", "POST")  # the connected call was stopped on the server
+    assert session.call.state is CallState.ENDED
+    assert session.call.reason is not None
+    assert session.call.reason.message != "The call had already ended."
+
+
+@pytest.mark.anyio
+async def test_a_restarted_channel_still_resends_its_parameters_after_resume(rig: Rig) -> None:
+    # Spec §7.2: the server forgets `timeout` on resume; a channel restarted on the same URL
+    # (application still alive) must re-send it like the first one, or polls get the default.
+    session = rig.session()
+    await session.sign_in()
+    polls = lambda: [u for u in rig.capture.urls if "/events" in u]  # noqa: E731
+    await rig.until(lambda: len(polls()) >= 1)
+    rig.sim.faults.force_status("/events", 404, method="GET", subcode="ApplicationNotFound")
+    reconnecting = ConnectionState.RECONNECTING
+    await rig.until(lambda: any(s.state is reconnecting for s in rig.rec.statuses))
+    await rig.until(lambda: session.status.state is ConnectionState.SIGNED_IN)
+    creates = [p for p in rig.paths("/applications", "POST") if p.endswith("/applications")]
+    assert len(creates) == 1  # the same application, the channel restarted on its URL
+    before = len(polls())
+    await rig.until(lambda: len(polls()) > before)  # the restarted channel is parked
+    mark = len(polls())
+    rig.sim.faults.force_resume()
+    await rig.until(lambda: len(polls()) >= mark + 2)
+    assert any("timeout=180" in u for u in polls()[mark:])
+    await session.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("token_host", "asked"), [("evil.example", 0), ("lyncweb.contoso.com", 1)])
+async def test_the_session_sends_credentials_only_to_its_organisation(
+    token_host: str, asked: int
+) -> None:
+    """A user resource whose challenge names a foreign token URL never reaches the provider
+    (which would POST the password there); one on the organisation's own host does."""
+    user = "https://lyncweb.contoso.com/autodiscover/user"
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "lyncdiscover.contoso.com":
+            return httpx.Response(200, json={"_links": {"user": {"href": user}}})
+        if "authorization" not in request.headers:
+            challenge = f'MsRtcOAuth href="https://{token_host}/token",grant_type="password"'
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+        return httpx.Response(503)  # far enough: the provider was (or was not) asked
+
+    tokens = FakeTokens()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        session = UcwaSession(
+            http,
+            tokens,
+            discovery_url="https://lyncdiscover.contoso.com/",
+            endpoint_id="e",
+            discovery_cache=MemoryDiscoveryCache(),
+            sleep=_no_sleep,
+        )
+        with pytest.raises(UcwaError):
+            await session.sign_in()
+        await session.aclose()
+    assert len(tokens.challenges) == asked
+
+
+async def _no_sleep(_: float) -> None:
+    return None

@@ -247,3 +247,40 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("soon") is None
     date = "Wed, 21 Oct 2015 07:28:10 GMT"
     assert parse_retry_after(date, now=lambda: 1445412480.0) == 10.0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [500, 503, 504])
+async def test_a_hold_post_is_not_repeated_after_a_possibly_half_done_error(status: int) -> None:
+    # Spec §8.4: 500/503/504 only for idempotent requests; a repeated hold/stop could act twice.
+    handler, seen = scripted(error(status, "ServiceFailure"), httpx.Response(204))
+    http, transport, sleeps = make(handler)
+    async with http:
+        with pytest.raises(ServerError) as caught:
+            await transport.post_json(URL + "/holdPhoneAudio")
+    assert caught.value.status == status
+    assert len(seen) == 1 and sleeps.delays == []
+
+
+@pytest.mark.anyio
+async def test_429_is_repeated_even_for_a_post_and_503_for_an_idempotent_one() -> None:
+    handler, seen = scripted(error(429, "TooManyRequests"), httpx.Response(204))
+    http, transport, _ = make(handler)
+    async with http:
+        await transport.post_json(URL + "/holdPhoneAudio")
+    assert len(seen) == 2
+    handler, seen = scripted(error(503, "ServiceUnavailable"), httpx.Response(204))
+    http, transport, _ = make(handler)
+    async with http:
+        await transport.post_json(URL + "/reportMyActivity", idempotent=True)
+    assert len(seen) == 2
+
+
+@pytest.mark.anyio
+async def test_an_invalid_server_url_is_a_protocol_error() -> None:
+    handler, seen = scripted(httpx.Response(200, json={}))
+    http, transport, _ = make(handler)
+    async with http:
+        with pytest.raises(RemoteProtocolError, match="unusable URL"):
+            await transport.request("GET", "https://pool.contoso.com:ack/ucwa/events")
+    assert seen == []
