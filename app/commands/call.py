@@ -6,20 +6,17 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
-import ssl
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
-from typing import TextIO
-from urllib.parse import urlsplit
+from typing import Any, TextIO, TypeVar
 
 import httpx
 
 from app import settings as settings_mod
-from app.logs import register_secret
+from app.commands.common import PASSWORD_ENV, discovery_url, env_password, make_http
 from app.ucwa import (
     AuthenticationError,
     CallAction,
@@ -39,8 +36,7 @@ from app.ucwa import (
 from app.ucwa.discovery import MemoryDiscoveryCache
 from app.ucwa.numbers import normalize
 
-PASSWORD_ENV = "UCWA_PHONE_PASSWORD"
-_DISCOVERY_PATH = "/autodiscover/autodiscoverservice.svc/root"
+_T = TypeVar("_T")
 
 # Exit codes: scripts branch on these.
 EXIT_ENDED = 0  # the call ended normally (either side hung up)
@@ -51,6 +47,13 @@ EXIT_INTERRUPTED = 130
 
 # How long a timed action waits for the server to offer it (e.g. hold right after connecting).
 _OFFER_WAIT_S = 5.0
+# How long hanging up after Ctrl-C may take: the user asked to quit, and leaving still deletes
+# the application, which ends the call on the server anyway.
+_HANG_UP_WAIT_S = 5.0
+# A call that is not yet connected and shows no change for this long is given up: without a
+# bound a server that accepted the call but never reports on it would keep the command (and a
+# script waiting for it) hanging forever. Generous: a far end may ring for a minute.
+_NO_PROGRESS_S = 120.0
 
 
 def _seconds(text: str) -> float:
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 class Printer:
     """Prints each distinct state once: plain text, or one JSON object per line."""
 
-    def __init__(self, as_json: bool, out: TextIO = sys.stdout) -> None:
+    def __init__(self, as_json: bool, out: TextIO | None = None) -> None:
         self._json = as_json
         self._out = out
         self._t0 = time.monotonic()
@@ -117,7 +120,8 @@ class Printer:
         else:
             extra = f"  [{', '.join(a.replace('_', ' ') for a in actions)}]" if actions else ""
             line = f"{t:8.2f}s  {state:<12}{('  ' + reason) if reason else ''}{extra}".rstrip()
-        print(line, file=self._out, flush=True)
+        # sys.stdout looked up now, not at import: whoever redirected it since gets the lines.
+        print(line, file=self._out or sys.stdout, flush=True)
 
     def snapshot(self, snapshot: CallSnapshot) -> None:
         if snapshot.state is CallState.IDLE:
@@ -137,6 +141,7 @@ class Listener:
         self.changed = asyncio.Event()
         self.status = SessionStatus(ConnectionState.SIGNED_OUT)
         self.call = CallSnapshot(CallState.IDLE)
+        self.progress_at = time.monotonic()  # when the call last changed
 
     def on_status(self, status: SessionStatus) -> None:
         previous, self.status = self.status, status
@@ -152,6 +157,7 @@ class Listener:
 
     def on_call(self, snapshot: CallSnapshot) -> None:
         self.call = snapshot
+        self.progress_at = time.monotonic()
         self.printer.snapshot(snapshot)
         self.changed.set()
 
@@ -186,20 +192,6 @@ class Target:
     settings: settings_mod.Settings | None = None
 
 
-def _discovery_url(server: str) -> str:
-    """A bare server name gets the autodiscovery path; a full discovery URL stays as it is."""
-    parts = urlsplit(server if "://" in server else f"https://{server}")
-    if parts.path in ("", "/"):
-        return f"{parts.scheme}://{parts.netloc}{_DISCOVERY_PATH}"
-    return parts.geturl()
-
-
-def _password() -> str | None:
-    password = os.environ.get(PASSWORD_ENV) or None
-    register_secret(password)
-    return password
-
-
 @contextlib.contextmanager
 def _target(args: argparse.Namespace, settings: settings_mod.Settings) -> Iterator[Target]:
     if args.server or args.address:
@@ -207,15 +199,17 @@ def _target(args: argparse.Namespace, settings: settings_mod.Settings) -> Iterat
         if not user:
             raise _Usage("give --user NAME (or --address) to sign in to --server")
         yield Target(
-            _discovery_url(args.server) if args.server else None,
+            discovery_url(args.server) if args.server else None,
             args.address,
             user,
-            _password(),
+            env_password(),
             settings=settings,
         )
     elif settings.configured:
         user = args.user or settings.user or settings.address or ""
-        yield Target(settings.discovery_url, settings.address, user, _password(), settings=settings)
+        yield Target(
+            settings.discovery_url, settings.address, user, env_password(), settings=settings
+        )
     else:
         yield from _demo(args)
 
@@ -255,11 +249,8 @@ def _tokens(http: httpx.AsyncClient, target: Target) -> TokenProvider:
 
 
 def _http(args: argparse.Namespace, settings: settings_mod.Settings) -> httpx.AsyncClient:
-    context = ssl.create_default_context()
-    bundle = args.ca_bundle or settings.ca_bundle
-    if bundle:
-        context.load_verify_locations(cafile=bundle)
-    return httpx.AsyncClient(verify=context, timeout=httpx.Timeout(30.0))
+    # --ca-bundle applies to this call only: it is not saved into the settings.
+    return make_http(settings.replace(ca_bundle=args.ca_bundle) if args.ca_bundle else settings)
 
 
 # -- the call -----------------------------------------------------------------------------------
@@ -275,42 +266,87 @@ async def _main(args: argparse.Namespace) -> int:
             normalize(args.callback, default_region=settings.default_region)
     except InvalidNumber as exc:
         return _fail(exc.user_message, EXIT_USAGE)
-    try:
-        with _target(args, settings) as target:
-            return await _call(args, settings, target, printer)
-    except _Usage as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except OSError as exc:  # the demo simulator could not start, a CA bundle is unreadable, ...
-        return _fail(f"cannot start: {exc}", EXIT_SESSION)
+    async with contextlib.AsyncExitStack() as stack:
+        # Only setting up is guarded here: an OSError later (a TimeoutError is one) is not a
+        # start-up problem and must not be reported as one.
+        try:
+            target = stack.enter_context(_target(args, settings))
+            http = await stack.enter_async_context(_http(args, settings))
+        except _Usage as exc:
+            return _fail(str(exc), EXIT_USAGE)
+        except OSError as exc:  # the demo simulator could not start, a CA bundle is unreadable
+            return _fail(f"cannot start: {exc}", EXIT_SESSION)
+        return await _call(http, settings, target, printer, args)
+    raise AssertionError("unreachable")  # pragma: no cover - the block always returns
 
 
 async def _call(
-    args: argparse.Namespace, settings: settings_mod.Settings, target: Target, printer: Printer
+    http: httpx.AsyncClient,
+    settings: settings_mod.Settings,
+    target: Target,
+    printer: Printer,
+    args: argparse.Namespace,
 ) -> int:
     listener = Listener(printer)
     interrupted = asyncio.Event()
     loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, interrupted.set)
-    async with _http(args, settings) as http:
-        session = UcwaSession(
-            http,
-            _tokens(http, target),
-            discovery_url=target.discovery_url,
-            address=target.address,
-            endpoint_id=settings.endpoint_id,
-            user_agent="UcwaPhone/0.1 (cli)",
-            default_region=settings.default_region,
-            allowed_redirect_domains=settings.allowed_redirect_domains,
-            # Demo servers listen on a new port every run: nothing worth remembering.
-            discovery_cache=MemoryDiscoveryCache() if target.demo else FileDiscoveryCache(),
-        )
-        session.add_listener(listener)
+            installed.append(sig)
+    session = UcwaSession(
+        http,
+        _tokens(http, target),
+        discovery_url=target.discovery_url,
+        address=target.address,
+        endpoint_id=settings.endpoint_id,
+        user_agent="UcwaPhone/0.1 (cli)",
+        default_region=settings.default_region,
+        allowed_redirect_domains=settings.allowed_redirect_domains,
+        # Demo servers listen on a new port every run: nothing worth remembering.
+        discovery_cache=MemoryDiscoveryCache() if target.demo else FileDiscoveryCache(),
+    )
+    session.add_listener(listener)
+    try:
+        return await _place(session, listener, args, interrupted, settings)
+    finally:
         try:
-            return await _place(session, listener, args, interrupted, settings)
+            await session.aclose()  # deletes the application: the server ends any call in it
         finally:
-            await session.aclose()
+            for sig in installed:  # a second Ctrl-C while leaving stops us the default way
+                loop.remove_signal_handler(sig)
+
+
+class _Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) arrived while a step was running; the step was cancelled."""
+
+
+async def _unless_interrupted(step: Coroutine[Any, Any, _T], interrupted: asyncio.Event) -> _T:
+    """Run *step*, but cancel it and raise _Interrupted as soon as the user interrupts.
+
+    Checked before starting as well: an interruption that arrived while the previous step was
+    finishing must still stop the next one (the call must not ring after Ctrl-C).
+    """
+    if interrupted.is_set():
+        step.close()
+        raise _Interrupted
+    task = asyncio.ensure_future(step)
+    stop = asyncio.ensure_future(interrupted.wait())
+    cut = False
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        # Also when we ourselves are cancelled: the step must not outlive us.
+        stop.cancel()
+        if not task.done():
+            cut = True
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, UcwaError, TimeoutError):
+                await task
+    if cut:
+        raise _Interrupted
+    return task.result()
 
 
 async def _place(
@@ -321,7 +357,9 @@ async def _place(
     settings: settings_mod.Settings,
 ) -> int:
     try:
-        await session.sign_in()
+        await _unless_interrupted(session.sign_in(), interrupted)
+    except _Interrupted:
+        return _fail("interrupted; no call was placed", EXIT_INTERRUPTED)
     except AuthenticationError as exc:
         printer_failed(listener, exc.user_message)
         return _fail(f"sign-in failed: {exc.user_message}", EXIT_SESSION)
@@ -331,8 +369,13 @@ async def _place(
     except UcwaError as exc:
         printer_failed(listener, exc.user_message)
         return _fail(f"sign-in failed: {exc.user_message}", EXIT_SESSION)
+    callback = args.callback or settings.callback_number
     try:
-        await session.start_call(args.number, args.callback or settings.callback_number)
+        await _unless_interrupted(session.start_call(args.number, callback), interrupted)
+    except _Interrupted:
+        # Cancelled before or during the POST; if the server did create the call, deleting the
+        # application on the way out ends it.
+        return _fail("interrupted; the call was cancelled", EXIT_INTERRUPTED)
     except InvalidNumber as exc:
         return _fail(exc.user_message, EXIT_USAGE)
     except CallFailed as exc:
@@ -341,19 +384,15 @@ async def _place(
         return _fail(exc.user_message, EXIT_SESSION)
     except UcwaError as exc:
         return _fail(f"the call was not placed: {exc.user_message}", EXIT_SESSION)
-    driver = asyncio.create_task(_drive(session, listener, args))
-    stop = asyncio.create_task(interrupted.wait())
-    done, _ = await asyncio.wait({driver, stop}, return_when=asyncio.FIRST_COMPLETED)
-    if driver not in done:
-        driver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, UcwaError):
-            await driver
-        with contextlib.suppress(UcwaError):
-            async with asyncio.timeout(5):
+    try:
+        return await _unless_interrupted(_drive(session, listener, args), interrupted)
+    except _Interrupted:
+        # Bounded, and a slow or failing hang-up is not an error of ours: the user asked to
+        # quit, and deleting the application on the way out ends the call anyway.
+        with contextlib.suppress(UcwaError, TimeoutError):
+            async with asyncio.timeout(_HANG_UP_WAIT_S):
                 await session.hang_up()
         return _fail("interrupted; the call was ended", EXIT_INTERRUPTED)
-    stop.cancel()
-    return driver.result()
 
 
 def printer_failed(listener: Listener, message: str) -> None:
@@ -361,11 +400,17 @@ def printer_failed(listener: Listener, message: str) -> None:
 
 
 async def _drive(session: UcwaSession, listener: Listener, args: argparse.Namespace) -> int:
-    # Phase 1: until connected (or over).
+    # Phase 1: until connected (or over), as long as the call shows signs of life.
     while not _connected(session.call) and not _over(session):
         if listener.session_lost:
             return _lost(listener)
-        await listener.wait_change(None)
+        give_up_at = listener.progress_at + _NO_PROGRESS_S
+        if time.monotonic() >= give_up_at:
+            # Leaving deletes the application, which ends the call if the server has one.
+            message = f"no news of the call from the server for {_NO_PROGRESS_S:g} s; gave up"
+            printer_failed(listener, message)
+            return _fail(f"failed: {message}", EXIT_CALL_FAILED)
+        await listener.wait_change(give_up_at)
     if not _over(session):
         connected_at = time.monotonic()
         plan = [

@@ -5,24 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
-import ssl
 import sys
-from urllib.parse import urlsplit
-
-import httpx
 
 from app import settings as settings_mod
 from app.auth.errors import AuthError
 from app.auth.msal_provider import DeviceCode, Interaction
 from app.auth.service import METHODS, SignInService
+from app.commands.common import PASSWORD_ENV, discovery_url, env_password, make_http
 from app.logs import register_secret
 from app.settings import Settings
 from app.ucwa.errors import UcwaError
 from app.ucwa.session import UcwaSession
-
-PASSWORD_ENV = "UCWA_PHONE_PASSWORD"
-_DISCOVERY_PATH = "/autodiscover/autodiscoverservice.svc/root"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,14 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def discovery_url(server: str) -> str:
-    """A bare server URL gets the autodiscovery path; a full discovery URL stays as it is."""
-    parts = urlsplit(server if "://" in server else f"https://{server}")
-    if parts.path in ("", "/"):
-        return f"{parts.scheme}://{parts.netloc}{_DISCOVERY_PATH}"
-    return parts.geturl()
-
-
 def apply_arguments(settings: Settings, args: argparse.Namespace) -> Settings:
     changes: dict[str, object] = {}
     if args.address:
@@ -71,19 +56,10 @@ def apply_arguments(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings.replace(**changes) if changes else settings
 
 
-def make_http(settings: Settings) -> httpx.AsyncClient:
-    """The client for the UCWA server and the web-ticket endpoint (system CAs + the bundle)."""
-    context = ssl.create_default_context()
-    if settings.ca_bundle:
-        context.load_verify_locations(cafile=settings.ca_bundle)
-    return httpx.AsyncClient(verify=context, timeout=httpx.Timeout(30.0))
-
-
 async def terminal_password(user: str) -> str | None:
     """$UCWA_PHONE_PASSWORD, else a getpass prompt on a terminal, else None (cannot ask)."""
-    password = os.environ.get(PASSWORD_ENV)
+    password = env_password()
     if password:
-        register_secret(password)
         return password
     if not sys.stdin.isatty():
         return None

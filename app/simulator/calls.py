@@ -62,7 +62,9 @@ async def start_phone_audio(ctx: Ctx) -> Response:
         )
     target = normalize_target(to_raw)
     callback = "tel:" + normalize_number(number_raw, "phoneNumber")
-    if not app.channel.ever_parked:
+    # Checked now, not "ever": a client whose event channel died must hear about it here (and
+    # park again, then retry) instead of placing a call whose events nobody will read.
+    if not app.channel.reachable(ctx.sim.config.callback_channel_grace_s):
         raise SimError(500, "CallbackChannelError")
 
     assert ctx.user is not None
@@ -118,11 +120,18 @@ async def invitation_cancel(ctx: Ctx) -> Response:
     inv = app.invitations.get(ctx.params["inv"])
     if inv is None or inv.conversation_id not in app.conversations:
         raise SimError(404, "ResourceNotFound", code="NotFound")
-    if not inv.pending:
-        raise SimError(409, message="The invitation is no longer pending.")
     conv = app.conversations[inv.conversation_id]
-    _call(ctx, app, conv).cancel()
-    return no_content()
+    if inv.pending:
+        _call(ctx, app, conv).cancel()
+        return no_content()
+    if not conv.alive:
+        raise _gone()
+    if inv.status == "Success":
+        # Spec §6.3: on a connected call cancel "disconnects the modality": the same as
+        # stopPhoneAudio (scenario A step 9), so a client racing the answer still ends the call.
+        _call(ctx, app, conv).stop()
+        return no_content()
+    raise SimError(409, message="The invitation is no longer pending.")
 
 
 async def conversations_get(ctx: Ctx) -> Response:

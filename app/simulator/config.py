@@ -23,6 +23,9 @@ class SimConfig:
     token_lifetime_s: float = 8 * 3600
     app_idle_limit_s: float = 900
     """An application is deleted when no new P-GET arrived this long after the last release."""
+    sweep_interval_s: float = 30.0
+    """How often a served simulator deletes expired applications that get no requests (their
+    state and scripted far ends would stay otherwise). Not scaled: the limits are not either."""
     users: dict[str, str] = field(default_factory=_default_users)
     aad_authority: str | None = None
     """When set, 401s also carry a Bearer challenge with authorization_uri (+ client_id)."""
@@ -46,6 +49,10 @@ class SimConfig:
     """Answer startPhoneAudio's 201 with the invitation body instead of an empty one."""
     no_phone_audio_users: frozenset[str] = frozenset()
     """Users without the phone-audio capability: no startPhoneAudio link, 403 on a forced POST."""
+    callback_channel_grace_s: float = 1.0
+    """startPhoneAudio answers 500 CallbackChannelError unless a P-GET is parked or the last one
+    was released at most this long ago (the client's next one is on its way). Not scaled by
+    speed: it stands for a network round trip, not for a scripted delay."""
     active_modality: str = "PhoneAudio"
     """Value put into conversation.activeModalities while phone audio is connected."""
     allowed_origins: frozenset[str] = frozenset()
@@ -60,6 +67,10 @@ class SimConfig:
             raise ValueError("speed must be > 0")
         if self.max_poll_s is not None and not self.max_poll_s > 0:
             raise ValueError("max_poll_s must be > 0 or None")
+        if not self.sweep_interval_s > 0:
+            raise ValueError("sweep_interval_s must be > 0")
+        if not self.callback_channel_grace_s >= 0:
+            raise ValueError("callback_channel_grace_s must be >= 0")
         if not self.users:
             raise ValueError("at least one user is needed")
 

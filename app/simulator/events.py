@@ -133,6 +133,13 @@ class EventChannel:
         self.queue.clear()
         self.wake()
 
+    def reachable(self, grace_s: float) -> bool:
+        """Could an event reach the client now? A P-GET is parked, or the last one was released
+        at most *grace_s* ago: a live client re-issues it at once, a dead one never does."""
+        if self.parked is not None:
+            return True
+        return self.ever_parked and time.monotonic() - self.last_release <= grace_s
+
     @property
     def idle_since(self) -> float | None:
         """When the last P-GET was released, or None while one is parked."""

@@ -103,7 +103,7 @@ async def applications_post(ctx: Ctx) -> Response:
 
 async def applications_get(ctx: Ctx) -> Response:
     assert ctx.user is not None
-    mine = [a for a in ctx.sim.apps.values() if a.user == ctx.user and not a.deleted]
+    mine = [a for a in ctx.sim.apps.values() if a.user == ctx.user]
     entries = []
     for app in mine:
         p = paths(ctx, app)

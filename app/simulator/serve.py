@@ -103,11 +103,18 @@ class SimServer:
         return sock
 
     async def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        # Lives exactly as long as the server: expires applications nobody talks to any more.
+        sweeper = asyncio.get_running_loop().create_task(
+            self.sim.sweep_forever(), name="ucwa-sim-sweeper"
+        )
         try:
             await server.serve(sockets=[sock])
         except SystemExit as exc:  # uvicorn exits on start-up failures; keep that local
             raise RuntimeError(f"uvicorn exited with {exc.code}") from None
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             sock.close()
 
     # --- background thread -------------------------------------------------------------------

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 TokenValidator = Callable[[str], str | None]
 
 _LOG_LIMIT = 20_000
+# Ids of deleted applications remembered so a late request still gets the right 404/410; older
+# ones fall back to a plain 404, which a client treats the same way (it creates a new one).
+_GONE_LIMIT = 1_000
 
 
 class Simulator:
@@ -41,7 +44,8 @@ class Simulator:
         self.config = config or SimConfig()
         self.faults = Faults(self)
         self.tokens: dict[str, Token] = {}
-        self.apps: dict[str, Application] = {}
+        self.apps: dict[str, Application] = {}  # live applications only
+        self._gone: collections.OrderedDict[str, tuple[str, str]] = collections.OrderedDict()
         self._validators: list[TokenValidator] = []
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=_LOG_LIMIT)
         self._log_lock = threading.Lock()
@@ -78,7 +82,7 @@ class Simulator:
 
         def shut() -> None:
             self._shutting_down = True
-            for app in self.apps.values():
+            for app in list(self.apps.values()):
                 for conv in app.conversations.values():
                     if conv.task is not None:
                         conv.task.cancel()
@@ -145,16 +149,18 @@ class Simulator:
         app_type: str | None,
     ) -> tuple[Application, bool]:
         """A new application, or (multi-tab rule) the live one with the same identity."""
+        identity = (endpoint_id, user_agent, culture, instance_id, app_type)
         for app in self.apps.values():
-            if (
-                not app.deleted
-                and app.user == user
-                and (app.endpoint_id, app.user_agent, app.culture, app.instance_id, app.app_type)
-                == (endpoint_id, user_agent, culture, instance_id, app_type)
+            if app.user == user and identity == (
+                app.endpoint_id,
+                app.user_agent,
+                app.culture,
+                app.instance_id,
+                app.app_type,
             ):
                 return app, False
         aid = new_id(5)
-        while aid in self.apps:
+        while aid in self.apps or aid in self._gone:
             aid = new_id(5)
         channel = EventChannel(
             Paths("", aid).events,
@@ -171,35 +177,69 @@ class Simulator:
         """The caller's live application, enforcing the idle / activity / reset rules."""
         app = self.apps.get(aid)
         if app is None or app.user != user:
+            gone = self._gone.get(aid)
+            if gone is not None and gone[0] == user:
+                raise _gone_error(gone[1])
             raise SimError(404, "ApplicationNotFound")
-        if app.deleted:
-            status = 410 if app.gone_subcode == "InactiveApplicationExpired" else 404
-            raise SimError(status, app.gone_subcode or "ApplicationNotFound")
         now = time.monotonic()
+        why = self._expiry(app, now)
+        if why is not None:
+            self.delete_application(app, why)
+            raise _gone_error(why)
         idle_since = app.channel.idle_since
-        cfg = self.config
-        if idle_since is not None and now - idle_since > cfg.app_idle_limit_s:
-            self.delete_application(app, "ApplicationNotFound")
-            raise SimError(404, "ApplicationNotFound")
-        if app.live_conversations():
-            app.last_activity = now  # an ongoing call counts as activity (spec §4.3)
-        if app.made_available and now - app.last_activity > cfg.activity_limit_s:
-            self.delete_application(app, "InactiveApplicationExpired")
-            raise SimError(410, "InactiveApplicationExpired")
-        if idle_since is not None and now - idle_since > cfg.state_reset_s:
+        if idle_since is not None and now - idle_since > self.config.state_reset_s:
             self.reset_transient_state(app)
             app.channel.last_release = now  # one reset per silence
         return app
 
+    def _expiry(self, app: Application, now: float) -> str | None:
+        """The subcode *app* has expired with by *now* (spec §4.3), or None while it lives."""
+        cfg = self.config
+        idle_since = app.channel.idle_since
+        if idle_since is not None and now - idle_since > cfg.app_idle_limit_s:
+            return "ApplicationNotFound"
+        if app.live_conversations():
+            app.last_activity = now  # an ongoing call counts as activity (spec §4.3)
+        if app.made_available and now - app.last_activity > cfg.activity_limit_s:
+            return "InactiveApplicationExpired"
+        return None
+
+    def sweep(self) -> int:
+        """Delete every application that has expired by now; returns how many.
+
+        Requests check their own application, but one whose client went away sends none: without
+        this its state and scripted far ends would stay for the life of the process.
+        """
+        now = time.monotonic()
+        expired = [(app, why) for app in self.apps.values() if (why := self._expiry(app, now))]
+        for app, why in expired:
+            self.delete_application(app, why)
+        return len(expired)
+
+    async def sweep_forever(self) -> None:
+        """Run sweep() every config.sweep_interval_s on the serving loop until cancelled."""
+        self.bind_loop()
+        while True:
+            await asyncio.sleep(self.config.sweep_interval_s)
+            try:
+                self.sweep()
+            except Exception:  # one bad sweep must not end all later ones
+                log.exception("sweeping expired applications failed")
+
     def delete_application(self, app: Application, subcode: str = "ApplicationNotFound") -> None:
+        """End its calls, fail its P-GETs and forget it, keeping only its id for the error."""
         app.deleted = True
         app.gone_subcode = subcode
         for conv in app.conversations.values():
             conv.alive = False
             if conv.task is not None:
                 conv.task.cancel()
-        status = 410 if subcode == "InactiveApplicationExpired" else 404
-        app.channel.close(SimError(status, subcode))
+        app.channel.close(_gone_error(subcode))
+        if self.apps.get(app.aid) is app:
+            del self.apps[app.aid]
+            self._gone[app.aid] = (app.user, subcode)
+            while len(self._gone) > _GONE_LIMIT:
+                self._gone.popitem(last=False)
 
     def reset_transient_state(self, app: Application) -> None:
         """Conversations are closed silently; the next P-GET gets `resume` (spec §7.6)."""
@@ -242,7 +282,7 @@ class Simulator:
         found: list[bool] = []
 
         def drop() -> None:
-            for app in self.apps.values():
+            for app in list(self.apps.values()):
                 if app.channel.parked is not None:
                     app.channel.parked.dropped = True
                     app.channel.wake()
@@ -256,15 +296,14 @@ class Simulator:
 
     def _expire_applications(self, subcode: str) -> None:
         def expire() -> None:
-            for app in self.apps.values():
-                if not app.deleted:
-                    self.delete_application(app, subcode)
+            for app in list(self.apps.values()):
+                self.delete_application(app, subcode)
 
         self._run_in_loop(expire)
 
     def _force_resync(self) -> None:
         def resync() -> None:
-            for app in self.apps.values():
+            for app in list(self.apps.values()):
                 app.channel.resync_pending = True
                 app.channel.wake()
 
@@ -272,15 +311,14 @@ class Simulator:
 
     def _force_resume(self) -> None:
         def resume() -> None:
-            for app in self.apps.values():
-                if not app.deleted:
-                    self.reset_transient_state(app)
+            for app in list(self.apps.values()):
+                self.reset_transient_state(app)
 
         self._run_in_loop(resume)
 
     def _wake_polls_at(self, when: float) -> None:
         def wake_all() -> None:
-            for app in self.apps.values():
+            for app in list(self.apps.values()):
                 app.channel.wake()
 
         def schedule() -> None:
@@ -290,3 +328,7 @@ class Simulator:
                 loop.call_later(when - time.monotonic() + 0.001, wake_all)
 
         self._run_in_loop(schedule)
+
+
+def _gone_error(subcode: str) -> SimError:
+    return SimError(410 if subcode == "InactiveApplicationExpired" else 404, subcode)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from app.commands import call as call_cmd
 from app.simulator import Simulator
 from app.simulator.serve import SimServer
 
@@ -207,3 +212,123 @@ def test_tls_needs_the_ca_and_names_the_host(sim: Simulator) -> None:
         code, out, err = call(*args, "--ca-bundle", server.ca_pem_path, "--json")
         assert code == 0, err  # the far end hangs up by itself: ended normally
         assert lines(out)[-1]["state"] == "ended"
+
+
+# -- interruption and a silent server -----------------------------------------------------------
+
+
+def _placed_calls(sim: Simulator) -> list[int]:
+    return [
+        r.status
+        for r in sim.request_log
+        if r.method == "POST" and r.path.lower().endswith("/phoneaudioinvitations")
+    ]
+
+
+def _deleted_apps(sim: Simulator) -> list[int]:
+    return [
+        r.status for r in sim.request_log if r.method == "DELETE" and "/applications/" in r.path
+    ]
+
+
+def test_ctrl_c_while_signing_in_places_no_call(sim: Simulator, sim_server: SimServer) -> None:
+    # Sign-in hangs in makeMeAvailable (429 + Retry-After, retried) long enough to press Ctrl-C.
+    sim.faults.force_status("makeMeAvailable", 429, count=3, retry_after=2, method="POST")
+    env = dict(os.environ, UCWA_PHONE_PASSWORD="demo-password")
+    args = ["+14255550100", "--server", sim_server.discovery_url, "--user", "alice@contoso.com"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "call", *args, "--json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not any(r.status == 429 for r in sim.request_log):
+            assert time.monotonic() < deadline and proc.poll() is None, "sign-in never got busy"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "ucwa-phone call: interrupted; no call was placed"
+    assert _placed_calls(sim) == []  # the user's phone never rang
+    assert _deleted_apps(sim) == [204]  # and the half-made sign-in was cleaned up
+    assert "connected" not in [item["state"] for item in lines(out)]
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    call_cmd.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+async def _until(check: object, within: float = 10.0) -> None:
+    assert callable(check)
+    async with asyncio.timeout(within):
+        while not check():  # noqa: ASYNC110 - the simulator runs on its own thread
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.anyio
+async def test_ctrl_c_with_a_slow_server_still_ends_as_interrupted(
+    sim: Simulator,
+    sim_server: SimServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("UCWA_PHONE_PASSWORD", "demo-password")
+    monkeypatch.setattr(call_cmd, "_HANG_UP_WAIT_S", 0.3)
+    args = _args(
+        "+14255550100", "--server", sim_server.discovery_url, "--user", "alice@contoso.com"
+    )
+    running = asyncio.ensure_future(call_cmd._main(args))
+
+    def connected() -> bool:
+        assert not running.done(), running.result()
+        convs = [c for a in list(sim.apps.values()) for c in list(a.conversations.values())]
+        return any(c.pa_state == "Connected" for c in convs)
+
+    await _until(connected)
+    sim.faults.add_latency(1.0)  # the hang-up now outlasts its bound
+    os.kill(os.getpid(), signal.SIGINT)
+    async with asyncio.timeout(15):
+        code = await running
+    err = capfd.readouterr().err
+    assert code == call_cmd.EXIT_INTERRUPTED, err
+    assert err.strip().splitlines()[-1] == "ucwa-phone call: interrupted; the call was ended"
+    assert "cannot start" not in err
+
+
+@pytest.mark.anyio
+async def test_a_call_the_server_never_reports_on_is_given_up(
+    sim: Simulator,
+    sim_server: SimServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("UCWA_PHONE_PASSWORD", "demo-password")
+    monkeypatch.setattr(call_cmd, "_NO_PROGRESS_S", 1.0)
+    sim.faults.stall_events(60)  # the call is accepted (201) but no event ever arrives
+    args = _args(
+        "+14255550100",
+        "--server",
+        sim_server.discovery_url,
+        "--user",
+        "alice@contoso.com",
+        "--json",
+    )
+    async with asyncio.timeout(15):
+        code = await call_cmd._main(args)
+    captured = capfd.readouterr()
+    assert code == call_cmd.EXIT_CALL_FAILED, captured.err
+    last = captured.err.strip().splitlines()[-1]
+    assert last == "ucwa-phone call: failed: no news of the call from the server for 1 s; gave up"
+    assert lines(captured.out)[-1]["state"] == "failed"
+    assert _placed_calls(sim) == [201]
+    assert _deleted_apps(sim) == [204]  # leaving deleted the application: the call is over

@@ -193,6 +193,32 @@ async def test_local_hang_up_ends_conversation(shared_server, sim_credentials) -
         assert first(tail, "phoneAudioInvitation") is None
 
 
+async def test_cancel_after_connecting_disconnects_the_call(shared_server, sim_credentials) -> None:
+    # Spec §6.3: cancel "aborts a pending outgoing invitation — or disconnects the modality if it
+    # already connected": a cancel that loses the race with the answer still hangs up.
+    async with walker(shared_server.discovery_url, *sim_credentials) as w:
+        await w.parked()
+        resp = await w.start_call(ANSWERED, operation_id="op-cancel-late")
+        assert resp.status_code == 201, resp.text
+        started = await w.wait_event("phoneAudioInvitation", "started")
+        cancel = link(started.body, "cancel")
+        assert cancel
+        await w.wait_event("phoneAudioInvitation", "completed")
+        await w.wait_event("phoneAudio", "updated", state="Connected")
+        seen = len(w.events)
+        assert (await _empty_post(w, cancel)).status_code == 204
+        await w.wait_event("conversation", "deleted")
+        tail = w.events[seen:]
+        i_pa_off = index_of(tail, "phoneAudio", "updated", state="Disconnected")
+        i_conv_off = index_of(tail, "conversation", "updated", state="Disconnected")
+        assert i_pa_off < i_conv_off < index_of(tail, "conversation", "deleted")
+        assert first(tail, "participant", "deleted") is not None
+        assert first(tail, "phoneAudioInvitation") is None  # the invitation stays a success
+        late = await _empty_post(w, cancel)
+        assert late.status_code == 404
+        error_body(late)
+
+
 async def test_delete_conversation_also_hangs_up(shared_server, sim_credentials) -> None:
     async with walker(shared_server.discovery_url, *sim_credentials) as w:
         _, done = await _connected_call(w)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -99,6 +100,22 @@ async def test_without_a_parked_poll_start_is_callback_channel_error(
         )
         assert err["code"] == "ServiceFailure"
         # Once a P-GET is parked the same request succeeds.
+        await w.parked()
+        assert (await w.start_call()).status_code == 201
+
+
+async def test_after_the_event_channel_died_start_is_callback_channel_error(
+    shared_server, sim_credentials
+) -> None:
+    async with walker(shared_server.discovery_url, *sim_credentials) as w:
+        await w.parked()
+        await w.stop_polling()  # the client's channel dies: no P-GET follows the parked one
+        # Its P-GET is released at max_poll_s (0.5 s); then the 1 s grace runs out.
+        await asyncio.sleep(0.5 + 1.0 + 0.3)
+        err = await _rejected(
+            w, 500, "CallbackChannelError", to=ANSWERED, phoneNumber=MY_WORK_PHONE
+        )
+        assert err["code"] == "ServiceFailure"
         await w.parked()
         assert (await w.start_call()).status_code == 201
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -162,6 +164,28 @@ async def test_start_phone_audio_needs_a_parked_poll_first(http: httpx.AsyncClie
     body = {"to": "tel:+14255550100", "phoneNumber": "+14255550123"}
     response = await ucwa.post(ucwa.link("communication", "startPhoneAudio"), json=body)
     assert_ucwa_error(response, 500, "ServiceFailure", "CallbackChannelError")
+
+
+async def test_start_phone_audio_needs_a_live_event_channel_not_just_an_old_one() -> None:
+    sim = Simulator(SimConfig(speed=50, max_poll_s=0.05, callback_channel_grace_s=0.2))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(sim.asgi), base_url=ORIGIN) as h:
+        ucwa = Ucwa(h)
+        await ucwa.sign_in()
+        await ucwa.poll()  # one P-GET, then this client's channel "dies": no next one
+        await asyncio.sleep(0.3)
+        start = ucwa.link("communication", "startPhoneAudio")
+        body = {"to": "tel:+14255550100", "phoneNumber": "+14255550123"}
+        response = await ucwa.post(start, json=body)
+        assert_ucwa_error(response, 500, "ServiceFailure", "CallbackChannelError")
+        assert not [a for a in sim.apps.values() if a.conversations]  # nothing was placed
+        # Parking again is all it takes: the same request then places the call.
+        parked = asyncio.ensure_future(ucwa.poll())
+        async with asyncio.timeout(2):
+            # Polled: the server's channel state offers nothing for a test to await.
+            while not any(a.channel.parked for a in sim.apps.values()):  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+        assert (await ucwa.post(start, json=body)).status_code == 201
+        await parked
 
 
 async def test_user_without_phone_audio_gets_no_link_and_403() -> None:

@@ -183,9 +183,32 @@ async def test_cancel_link_on_the_invitation(ucwa: Ucwa) -> None:
     assert (await ucwa.post(cancel)).status_code == 204
     completed = await ucwa.until(lambda e: e.type == "completed")
     assert completed.state == "Cancelled"
-    assert (await ucwa.post(cancel)).status_code == 409  # no longer offered
+    assert (await ucwa.post(cancel)).status_code == 404  # the conversation is gone with it
     after = (await ucwa.get(location)).json()
     assert after["state"] == "Cancelled" and "cancel" not in after["_links"]
+
+
+async def test_cancel_after_the_call_connected_hangs_up(ucwa: Ucwa) -> None:
+    # A client that pressed "cancel" just as the far end answered still ends the call (§6.3).
+    location = await ucwa.call("tel:+14255550100")
+    cancel = (await ucwa.get(location)).json()["_links"]["cancel"]["href"]
+    await ucwa.until(done)
+    seen_before = len(ucwa.seen)
+    assert (await ucwa.post(cancel)).status_code == 204
+    await ucwa.until(lambda e: e.rel == "conversation" and e.type == "deleted", since=seen_before)
+    tail = [(e.rel, e.type, e.state) for e in ucwa.seen[seen_before:]]
+    assert tail == [  # exactly what stopPhoneAudio sends (scenario A step 9)
+        ("phoneAudio", "updated", "Disconnecting"),
+        ("phoneAudio", "updated", "Disconnected"),
+        ("participantAudio", "deleted", None),
+        ("participantAudio", "deleted", None),
+        ("participant", "deleted", None),
+        ("localParticipant", "deleted", None),
+        ("conversation", "updated", "Disconnected"),
+        ("conversation", "deleted", None),
+    ]
+    assert (await ucwa.get(location)).json()["state"] == "Connected"  # it did succeed
+    assert (await ucwa.post(cancel)).status_code == 404  # nothing left to disconnect
 
 
 async def test_delete_conversation_hangs_up(ucwa: Ucwa) -> None:
