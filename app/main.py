@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import logging
 import os
@@ -14,7 +15,6 @@ import ssl
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from app import __version__, logs
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from app.settings import Settings
+    from app.ui.mainwindow import MainWindow
+    from app.ui.single_instance import SingleInstance
     from app.viewmodel.ports import Account, CallService
     from app.viewmodel.shell import AppViewModel
 
@@ -168,13 +170,46 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("ucwa-phone")
     app.setQuitOnLastWindowClosed(False)  # the main coroutine decides when we are done
+    instance = _single_instance(app, args.link)
+    if instance is None:
+        return 0  # the running copy took the link and shows its window
     # asyncio.run(..., loop_factory=) needs 3.12; the Runner works on 3.11 (aesthetics.md §5.1).
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        return runner.run(_amain(app, args))
+        return runner.run(_amain(app, args, instance))
 
 
-# Known-harmless Qt messages: the offscreen plugin (tests, benchmarks) cannot resize windows.
-_QT_NOISE = ("This plugin does not support propagateSizeHints()",)
+def instance_name() -> str:
+    """The local socket name of this user's running copy (derived from their config dir, so
+    another user, or a test with its own XDG_CONFIG_HOME, has another one)."""
+    from app.settings import config_dir
+
+    digest = hashlib.sha256(str(config_dir()).encode("utf-8")).hexdigest()[:16]
+    return f"ucwa-phone-{digest}"
+
+
+def _single_instance(app: QApplication, link: str | None) -> SingleInstance | None:
+    """None when a copy is already running (it got ``link``); else this copy's listener.
+
+    A second copy would sign in with the same endpoint and take the first one's session over.
+    """
+    from app.ui.single_instance import SingleInstance, hand_over
+
+    name = instance_name()
+    if hand_over(name, link):
+        log.info("UCWA Phone is already running; handed the link over to it")
+        return None
+    instance = SingleInstance(name, app)
+    instance.listen()
+    app.installEventFilter(instance)  # macOS delivers tel: links as QFileOpenEvent
+    return instance
+
+
+# Known-harmless Qt messages: the offscreen plugin (tests, benchmarks) cannot resize or raise
+# windows.
+_QT_NOISE = (
+    "This plugin does not support propagateSizeHints()",
+    "This plugin does not support raise()",
+)
 _qt_log = logging.getLogger("app.qt")
 
 
@@ -190,7 +225,7 @@ def _qt_message(kind: Any, _context: Any, message: str) -> None:
         _qt_log.error("%s", message)
 
 
-async def _amain(app: QApplication, args: argparse.Namespace) -> int:
+async def _amain(app: QApplication, args: argparse.Namespace, instance: SingleInstance) -> int:
     import httpx
 
     from app import settings as settings_module
@@ -227,14 +262,15 @@ async def _amain(app: QApplication, args: argparse.Namespace) -> int:
     shell.quitRequested.connect(quit_requested.set)
     restore_hooks: Callable[[], None] = lambda: None  # noqa: E731
     demo_server = _DemoServer()
-    window: QWidget | None = None
+    window: MainWindow | None = None
     try:
         window = _make_window(shell)
-        restore_hooks = _install_error_hooks(shell, window, loop)
+        restore_hooks = _install_error_hooks(window, loop)
         window.show()
         if args.link:
             # Fills the dialer only: a link in a web page must not place a call by itself.
-            window.open_link(args.link)  # type: ignore[attr-defined]
+            window.open_link(args.link)
+        instance.set_handler(window.present)  # later launches and macOS hand their links here
         bench = _BenchHook(shell, window, quit_requested) if os.environ.get(BENCH_ENV) else None
         if demo:
             discovery_url = await demo_server.start()
@@ -250,6 +286,8 @@ async def _amain(app: QApplication, args: argparse.Namespace) -> int:
         if bench is not None:
             bench.close()
     finally:
+        instance.close()
+        app.removeEventFilter(instance)
         if window is not None:
             window.hide()
         await shell.aclose()  # hang up if asked, cancel VM tasks, DELETE the application
@@ -264,11 +302,10 @@ async def _amain(app: QApplication, args: argparse.Namespace) -> int:
     return 0
 
 
-def _make_window(shell: AppViewModel) -> QWidget:
-    # By name: the widgets are the UI engineer's module and are type-checked on their own.
-    module = importlib.import_module("app.ui.mainwindow")
-    window: QWidget = module.MainWindow(shell)
-    return window
+def _make_window(shell: AppViewModel) -> MainWindow:
+    from app.ui.mainwindow import MainWindow
+
+    return MainWindow(shell)
 
 
 def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
@@ -437,30 +474,10 @@ class SignInAdapter:
         await provider.logout()
 
 
-def _install_error_hooks(
-    shell: AppViewModel, window: QWidget, loop: asyncio.AbstractEventLoop
-) -> Callable[[], None]:
+def _install_error_hooks(window: MainWindow, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
     """Unhandled errors (Qt slots and asyncio callbacks alike) are logged with the traceback and
-    shown in the banner without it: the window's hook (app/ui/errors.py) if it has one."""
-    from app.viewmodel.base import describe_error
-
-    install = getattr(window, "install_excepthook", None)
-    if callable(install):
-        uninstall: Callable[[], None] = install()
-    else:
-        previous = sys.excepthook
-
-        def excepthook(
-            kind: type[BaseException], exc: BaseException, tb: TracebackType | None
-        ) -> None:
-            log.error("unhandled error", exc_info=(kind, exc, tb))
-            with contextlib.suppress(Exception):
-                shell.showError(*describe_error(exc))
-
-        def uninstall() -> None:
-            sys.excepthook = previous
-
-        sys.excepthook = excepthook
+    shown in the banner without it, through the window's hook (app/ui/errors.py)."""
+    uninstall = window.install_excepthook()
 
     def loop_handler(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
@@ -481,7 +498,8 @@ def _install_error_hooks(
 class _BenchHook:
     """UCWA_PHONE_BENCH=1 (bench/bench_gui.py only): prints ``BENCH <event> <time.monotonic()>``.
 
-    Events: ``shown``, ``signed_in``, ``state <value>`` (view-model saw a call state),
+    Events: ``shown``, ``signed_in``, ``connection <value>`` (any other connection state),
+    ``number <text>`` (the dialer's number changed), ``state <value>`` (the call's state),
     ``paint <value>`` (the stateIndicator's first repaint after it). Reads commands on stdin:
     ``dial NUMBER``, ``hold``, ``resume``, ``hangup``, ``quit`` (EOF on stdin quits as well).
     """
@@ -510,6 +528,7 @@ class _BenchHook:
                 widget.installEventFilter(self._filter)
         shell.call.stateChanged.connect(self._on_state)
         shell.connectionStateChanged.connect(self._on_connection)
+        shell.dialer.numberChanged.connect(lambda number: self._emit("number", number))
         self._loop.add_reader(sys.stdin.fileno(), self._on_stdin)
         self._emit("shown")
         if shell.signedIn:
@@ -525,6 +544,8 @@ class _BenchHook:
     def _on_connection(self, state: str) -> None:
         if state == "signed_in":
             self._emit("signed_in")
+        else:
+            self._emit("connection", state)
 
     def _on_stdin(self) -> None:
         line = sys.stdin.readline()

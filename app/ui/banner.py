@@ -15,15 +15,12 @@ from app.ui.qtutil import named
 class ErrorBanner(QWidget):
     """Shows shell.errorText in plain words; Details reveals shell.errorDetails (code, subcode,
     X-Ms-Diagnostics). Never modal, never a traceback. Dismiss calls shell.dismissError().
-
-    show_local() is for errors that never reached the view-model (the excepthook fallback).
     """
 
     def __init__(self, shell: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("errorBanner")
         self._shell = shell
-        self._local: tuple[str, str] | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.setAccessibleName(self.tr("Error"))
 
@@ -83,18 +80,9 @@ class ErrorBanner(QWidget):
         text = self.palette().color(QPalette.ColorRole.WindowText)
         self.dismissButton.setIcon(assets.glyph("action-close", text))
 
-    def show_local(self, message: str, details: str = "") -> None:
-        self._local = (message, details)
-        self.refresh()
-
-    def texts(self) -> tuple[str, str]:
-        if self._shell.errorText:
-            return self._shell.errorText, self._shell.errorDetails
-        return self._local or ("", "")
-
     @Slot()
     def refresh(self) -> None:
-        message, details = self.texts()
+        message, details = self._shell.errorText, self._shell.errorDetails
         self.message.setText(message)
         self.details.setText(details)
         self.detailsButton.setVisible(bool(details))
@@ -112,7 +100,6 @@ class ErrorBanner(QWidget):
 
     @Slot()
     def _on_dismiss(self) -> None:
-        self._local = None
         self.detailsButton.setChecked(False)
         if self._shell.errorText:
             self._shell.dismissError()

@@ -170,7 +170,7 @@ class CallControls(QWidget):
         self.callButton.clicked.connect(self._dialer.dial)
         self.holdButton.clicked.connect(self._call.hold)
         self.resumeButton.clicked.connect(self._call.resume)
-        self.hangUpButton.clicked.connect(self._call.endOrCancel)
+        self.hangUpButton.clicked.connect(self._call.hangUp)
         for signal in (
             self._call.stateChanged, self._call.canHoldChanged, self._call.canResumeChanged,
             self._call.canHangUpChanged, self._call.canCancelChanged, self._call.activeChanged,

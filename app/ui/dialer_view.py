@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
-from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QFont, QFontMetrics, QPaintEvent, QPalette
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QFocusEvent, QFont, QFontMetrics, QKeyEvent, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.ui import assets
 from app.ui.qtutil import named
+from app.ui.state_indicator import keep_numbers_whole
 
 # (key, letters, object name suffix, accessible name)
 _KEYS = (
@@ -35,6 +37,46 @@ _KEYS = (
 )  # fmt: skip
 LONG_PRESS_MS = 600
 _OTHER = "other"  # item data of the "Another number…" entry
+
+
+def dial_chars(text: str) -> str:
+    """The characters of ``text`` that count as the number (digits, +, *, #), digits as ASCII."""
+    out = []
+    for ch in text:
+        if ch in "+*#":
+            out.append(ch)
+        elif ch.isdigit():
+            out.append(str(unicodedata.digit(ch, 0)))
+    return "".join(out)
+
+
+def cursor_after(text: str, count: int) -> int:
+    """The position in ``text`` just after its ``count``-th dial character (0 = the start)."""
+    if count <= 0:
+        return 0
+    seen = 0
+    for index, ch in enumerate(text):
+        if dial_chars(ch):
+            seen += 1
+            if seen == count:
+                return index + 1
+    return len(text)
+
+
+def _count_kept(before: str, after: str, count: int) -> int:
+    """How many of the first ``count`` dial characters of ``before`` survive in ``after``: the same
+    number, one fewer when the one removed was before the cursor, at most all of ``after``."""
+    if after == before:
+        return count
+    if len(after) == len(before) - 1:
+        if count > 0 and after == before[: count - 1] + before[count:]:
+            return count - 1  # the character just before the cursor went (also inside "555")
+        index = next(
+            (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b), len(after)
+        )
+        if after == before[:index] + before[index + 1 :]:
+            return count - 1 if index < count else count
+    return min(count, len(after))
 
 
 class KeypadButton(QPushButton):
@@ -97,7 +139,8 @@ class DialerView(QWidget):
     the VM's formatted text back only when it differs, so there is no loop and the cursor stays put.
 
     Signals:
-        longPressPlus(): the 0 key was held long enough to enter "+" (tests and screen readers).
+        longPressPlus(): the 0 key was held long enough to enter "+" (for tests; screen readers
+            hear the "+" through the number field's text, not through this signal).
     """
 
     longPressPlus = Signal()
@@ -172,7 +215,7 @@ class DialerView(QWidget):
         layout.addSpacing(6)
         layout.addLayout(grid)
         # View -> VM: user actions only.
-        self.number.textEdited.connect(vm.setNumber)
+        self.number.textEdited.connect(self._on_edited)
         self.number.returnPressed.connect(vm.dial)
         self.backspaceButton.clicked.connect(vm.backspace)
         self.recentMenu.triggered.connect(lambda action: vm.setNumber(action.data()))
@@ -202,10 +245,26 @@ class DialerView(QWidget):
         if self.number.text() != text:  # keep the cursor when nothing changed
             self.number.setText(text)
 
+    @Slot(str)
+    def _on_edited(self, text: str) -> None:
+        """A user edit: the VM cleans and reformats it. The field then shows exactly the VM's text
+        (the VM emits nothing when a rejected character left its number as it was) with the
+        cursor after the same digits as before, not at the end."""
+        before = dial_chars(text)
+        count = len(dial_chars(text[: self.number.cursorPosition()]))
+        self._vm.setNumber(text)
+        shown = self._vm.number
+        if self.number.text() == shown and shown == text:
+            return  # nothing was reformatted: Qt's cursor is right
+        self.number.setText(shown)
+        self.number.setCursorPosition(
+            cursor_after(shown, _count_kept(before, dial_chars(shown), count))
+        )
+
     @Slot()
     def _on_vm_hint(self) -> None:
         hint = self._vm.hint
-        self.hint.setText(hint)
+        self.hint.setText(keep_numbers_whole(hint))
         self.hint.setVisible(bool(hint))
         # Screen readers hear why the number is not accepted, from the field itself.
         self.number.setAccessibleDescription(
@@ -274,10 +333,10 @@ class CallbackSelector(QWidget):
 
         self.callback.activated.connect(self._on_callback_activated)
         self.customCallback.returnPressed.connect(self._on_custom_entered)
+        self.customCallback.installEventFilter(self)  # Esc and leaving the field (below)
         vm.callbackChoicesChanged.connect(self._on_vm_callbacks)
         vm.callbackIndexChanged.connect(self._on_vm_callbacks)
-        if hasattr(vm, "callbackHintChanged"):  # why a typed "other number" was not accepted
-            vm.callbackHintChanged.connect(self._on_vm_callback_hint)
+        vm.callbackHintChanged.connect(self._on_vm_callback_hint)  # why "other number" was refused
         self._on_vm_callbacks()
 
     def focus_chain(self) -> list[QWidget]:
@@ -320,3 +379,51 @@ class CallbackSelector(QWidget):
         text = self.customCallback.text().strip()
         if text:
             self._vm.setCustomCallback(text)
+            if not self._vm.callbackHint:  # accepted (maybe the number already chosen): show it
+                self._on_vm_callbacks()
+
+    def _choosing_other(self) -> bool:
+        return self.customCallback.isVisible() and self.callback.currentData() == _OTHER
+
+    def _show_vm_choice(self) -> None:
+        """Put the combo back on the phone the VM actually uses."""
+        index = int(self._vm.callbackIndex)
+        if 0 <= index < self.callback.count() - 1:
+            self.callback.setCurrentIndex(index)
+
+    def _cancel_custom(self) -> None:
+        self._show_vm_choice()
+        self.customCallback.hide()
+        self.callbackHint.hide()
+        self.callback.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_custom_left(self) -> None:
+        if not self._choosing_other():
+            return
+        if self.customCallback.text().strip():
+            self._on_custom_entered()  # a valid number is taken as if Enter was pressed
+        if self.callback.currentData() != _OTHER:
+            return
+        # Not accepted: the combo must not claim "Another number…" while the old phone is used.
+        # A refused number stays in view with its hint; an empty field goes away.
+        self._show_vm_choice()
+        if not self.customCallback.text().strip():
+            self.customCallback.hide()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.customCallback:
+            kind = event.type()
+            escape = isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape
+            if kind == QEvent.Type.ShortcutOverride and escape:
+                event.accept()  # Esc leaves this field; it must not hang up the call
+            elif kind == QEvent.Type.KeyPress and escape:
+                self._cancel_custom()
+                return True  # nor close the Settings dialog
+            elif (
+                kind == QEvent.Type.FocusOut
+                and isinstance(event, QFocusEvent)
+                and event.reason()
+                not in (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason)
+            ):
+                self._on_custom_left()
+        return super().eventFilter(obj, event)

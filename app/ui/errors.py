@@ -10,17 +10,16 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-_MESSAGE = "Something went wrong inside UCWA Phone. Your call is not affected; the log has details."
+_MESSAGE = "Something went wrong inside UCWA Phone; the log has details."
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], Any]
 
 
-def install_excepthook(shell: Any, show_local: Callable[[str, str], None]) -> Callable[[], None]:
+def install_excepthook(shell: Any) -> Callable[[], None]:
     """Route uncaught exceptions to the banner; returns a function that restores the old hook.
 
-    The banner text goes through shell.reportError(message, details) when the shell has it (so
-    errorText stays the one source of truth); otherwise show_local(message, details) shows it in the
-    banner directly. Details carry only the exception's type name: exception text may quote server
+    The banner text goes through shell.showError(message, details), so errorText stays the one
+    source of truth. Details carry only the exception's type name: exception text may quote server
     data, and tracebacks belong in the log, not in front of the user.
     """
     previous: ExceptHook = sys.excepthook
@@ -30,13 +29,8 @@ def install_excepthook(shell: Any, show_local: Callable[[str, str], None]) -> Ca
             previous(exc_type, exc, tb)
             return
         log.error("unexpected error", exc_info=(exc_type, exc, tb))
-        details = f"Internal error: {exc_type.__name__}"
         try:
-            report = getattr(shell, "reportError", None)
-            if callable(report):
-                report(_MESSAGE, details)
-            else:
-                show_local(_MESSAGE, details)
+            shell.showError(_MESSAGE, f"Internal error: {exc_type.__name__}")
         except Exception:  # a broken banner must not recurse into this hook
             log.exception("could not show the error banner")
 

@@ -109,14 +109,15 @@ class MainWindow(QMainWindow):
         shell.titleChanged.connect(self._on_title)
         shell.connectionStateChanged.connect(self._on_connection)
         shell.setupRequested.connect(self.show_sign_in)
-        if hasattr(shell, "confirmHangUpRequested"):
-            shell.confirmHangUpRequested.connect(self.ask_hang_up)
+        shell.confirmHangUpRequested.connect(self.ask_hang_up)
+        shell.quitRequested.connect(self._close_question)
         self.signInView.backRequested.connect(self.show_phone)
         shell.signin.signedIn.connect(self.show_phone)
         self.pages.currentChanged.connect(self._sync_actions)
         for signal in (
             shell.call.canHoldChanged, shell.call.canResumeChanged, shell.call.canHangUpChanged,
             shell.call.canCancelChanged, shell.dialer.canDialChanged,
+            shell.dialer.canRedialChanged,
         ):  # fmt: skip
             signal.connect(self._sync_actions)
 
@@ -154,7 +155,7 @@ class MainWindow(QMainWindow):
             self.tr("Put the call on hold, or take it off hold"),
         )  # fmt: skip
         self.hangUpAction = self._action(
-            self.tr("Hang &up / Cancel"), ["Esc"], shell.call.endOrCancel,
+            self.tr("Hang &up / Cancel"), ["Esc"], shell.call.hangUp,
             self.tr("End the call, or stop it while it is connecting"),
         )  # fmt: skip
         self.redialAction = self._action(
@@ -254,7 +255,7 @@ class MainWindow(QMainWindow):
         self.callAction.setEnabled(phone and bool(shell.dialer.canDial))
         self.holdAction.setEnabled(phone and bool(call.canHold or call.canResume))
         self.hangUpAction.setEnabled(phone and bool(call.canHangUp or call.canCancel))
-        self.redialAction.setEnabled(phone)
+        self.redialAction.setEnabled(phone and bool(shell.dialer.canRedial))
         self.hangUpAction.setText(
             self.tr("Cancel") if call.canCancel and not call.canHangUp else self.tr("Hang &up")
         )
@@ -280,6 +281,18 @@ class MainWindow(QMainWindow):
         self._shell.dialer.setNumber(text)
         if not self.isVisible():
             self.show()
+
+    @Slot(str)
+    def present(self, link: str = "") -> None:
+        """Another launch asked for the window (with its tel: link, or "" for none): bring the
+        window to the front, and fill the dialer as open_link does."""
+        if link:
+            self.open_link(link)
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
 
     @Slot()
     def show_settings(self) -> None:
@@ -324,13 +337,20 @@ class MainWindow(QMainWindow):
         self._confirm = box
         box.open()  # never exec(): a nested loop would re-enter the asyncio tasks
 
+    @Slot()
+    def _close_question(self) -> None:
+        """The quit goes ahead without an answer (the call ended meanwhile): drop the question."""
+        box, self._confirm = self._confirm, None
+        if box is not None:
+            box.close()  # its finished answer reaches a shell that no longer asks
+
     @property
     def confirm_box(self) -> QMessageBox | None:
         return self._confirm
 
     def install_excepthook(self) -> Callable[[], None]:
         """Route uncaught exceptions to the error banner (the composition root calls this)."""
-        return errors.install_excepthook(self._shell, self.errorBanner.show_local)
+        return errors.install_excepthook(self._shell)
 
     # ---- shell bindings, look -------------------------------------------------------------
 

@@ -72,10 +72,17 @@ class SettingsDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(buttons)
 
+        # Return belongs to the fields ("Another number" takes it); no button is pressed by it,
+        # or the dialog would close and hide the field's hint.
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
+
         self.changeButton.clicked.connect(self._on_change)
         self.signOutButton.clicked.connect(shell.signin.signOut)
         shell.statusTextChanged.connect(self.refresh)
         shell.demoChanged.connect(self.refresh)
+        shell.call.activeChanged.connect(self.refresh)
         self.refresh()
 
     @Slot()
@@ -84,7 +91,12 @@ class SettingsDialog(QDialog):
         if self._shell.demo:
             text = self.tr("Demo — calls are simulated. %s") % text
         self.status.setText(text)
-        self.signOutButton.setEnabled(not self._shell.demo)
+        # Signing out deletes the UCWA application, and the server ends a live call with it.
+        in_call = bool(self._shell.call.active)
+        self.signOutButton.setEnabled(not self._shell.demo and not in_call)
+        self.signOutButton.setToolTip(
+            self.tr("Hang up first: signing out ends the call") if in_call else ""
+        )
 
     @Slot()
     def _on_change(self) -> None:

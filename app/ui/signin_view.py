@@ -24,15 +24,6 @@ from app.ui.qtutil import named
 _METHODS = (("webticket", "Password (web ticket)"), ("aad", "Microsoft Entra ID (browser)"))
 
 
-def write_vm(vm: Any, name: str, value: object) -> None:
-    """Set a VM property through its setX slot if it has one, else through the Qt property."""
-    setter = getattr(vm, "set" + name[0].upper() + name[1:], None)
-    if callable(setter):
-        setter(value)
-    else:
-        vm.setProperty(name, value)
-
-
 class SignInView(QWidget):
     """Binds to a SignInViewModel.
 
@@ -167,13 +158,15 @@ class SignInView(QWidget):
         layout.addLayout(buttons)
 
         # View -> VM (user edits only, so VM updates never echo back).
-        self.address.textEdited.connect(lambda t: write_vm(vm, "address", t))
-        self.server.textEdited.connect(lambda t: write_vm(vm, "server", t))
-        self.user.textEdited.connect(lambda t: write_vm(vm, "user", t))
-        self.method.activated.connect(lambda i: write_vm(vm, "method", self.method.itemData(i)))
-        self.remember.clicked.connect(lambda checked: write_vm(vm, "remember", bool(checked)))
+        self.address.textEdited.connect(vm.setAddress)
+        self.server.textEdited.connect(vm.setServer)
+        self.user.textEdited.connect(vm.setUser)
+        self.method.activated.connect(lambda i: vm.setMethod(self.method.itemData(i)))
+        self.remember.clicked.connect(lambda checked: vm.setRemember(bool(checked)))
         self.password.textEdited.connect(vm.setPassword)
-        self.password.returnPressed.connect(self._on_sign_in)
+        # Enter in any field signs in (setDefault() only works inside a QDialog).
+        for edit in (self.address, self.server, self.user, self.password):
+            edit.returnPressed.connect(self._on_sign_in)
         self.signInButton.clicked.connect(self._on_sign_in)
         self.backButton.clicked.connect(self.backRequested)
         self.copyCodeButton.clicked.connect(self._on_copy)

@@ -75,12 +75,17 @@ class ViewModelBase(QObject):
         self.report(exc)
 
     def report(self, exc: BaseException) -> None:
+        """Log ``exc`` and show it in the banner (``errorOccurred``)."""
+        self.errorOccurred.emit(*self.log_failure(exc))
+
+    def log_failure(self, exc: BaseException) -> tuple[str, str]:
+        """Log ``exc`` (a traceback only for our own bugs); returns describe_error's words."""
         message, details = describe_error(exc)
         if isinstance(exc, UcwaError):
             log.info("%s: %s", type(self).__name__, message)
         else:  # our bug or an unexpected library error: keep the traceback, in the log only
             log.error("%s failed", type(self).__name__, exc_info=exc)
-        self.errorOccurred.emit(message, details)
+        return message, details
 
     def _set(self, name: str, value: Any) -> bool:
         """Store ``value`` in ``self._<name>`` and emit ``<name>Changed`` only when it changed."""

@@ -177,10 +177,12 @@ class CallViewModel(ViewModelBase):
 
     @Slot()
     def toggleHold(self) -> None:
-        if self._canHold:
-            self.hold()
-        elif self._canResume:
+        # Resume first: a server may offer both links while the call is held, and Ctrl+H is
+        # labelled "Resume" then.
+        if self._canResume:
             self.resume()
+        elif self._canHold:
+            self.hold()
 
     @Slot()
     def hangUp(self) -> None:
@@ -189,7 +191,3 @@ class CallViewModel(ViewModelBase):
         offered = self._canHangUp or self._canCancel
         if offered and self._service is not None and not self.tasks.running("hang_up"):
             self.tasks.spawn(self._service.hang_up(), group="hang_up")
-
-    @Slot()
-    def endOrCancel(self) -> None:
-        self.hangUp()

@@ -32,6 +32,7 @@ class DialerViewModel(ViewModelBase):
         hint (str): "" or one sentence saying why the number cannot be called.
         canDial (bool): valid number, signed in, no call in progress, not already dialling.
         dialing (bool): a start_call request is in flight.
+        canRedial (bool): there is a recent number and no call is in progress (Ctrl+R).
         recentNumbers (list[str]): recently dialled numbers, newest first, display form.
         callbackChoices (list[str]): "Work +1 425-555-0123", ..., plus a custom number if set.
         callbackIndex (int): the selected choice, -1 when there is none.
@@ -48,6 +49,7 @@ class DialerViewModel(ViewModelBase):
     hintChanged = Signal(str)
     canDialChanged = Signal(bool)
     dialingChanged = Signal(bool)
+    canRedialChanged = Signal(bool)
     recentNumbersChanged = Signal(list)
     callbackChoicesChanged = Signal(list)
     callbackIndexChanged = Signal(int)
@@ -67,12 +69,12 @@ class DialerViewModel(ViewModelBase):
         self._call_active = False
         self._raw = ""
         self._e164: str | None = None
-        self._show_incomplete = False
         self._number = ""
         self._numberValid = False
         self._hint = ""
         self._canDial = False
         self._dialing = False
+        self._canRedial = False
         self._recent: list[str] = [n for n in saved.recent_numbers if n][:MAX_RECENT]
         self._recentNumbers = [phone.display(n) for n in self._recent]
         self._phones: list[tuple[str, str]] = []
@@ -82,6 +84,7 @@ class DialerViewModel(ViewModelBase):
         self._callbackNumber = ""
         self._callbackHint = ""
         self._rebuild_choices(prefer=saved.callback_number)
+        self._update_can_dial()
 
     # -- properties ---------------------------------------------------------------------------
     number = Property(str, lambda self: self._number, notify=numberChanged)
@@ -89,6 +92,7 @@ class DialerViewModel(ViewModelBase):
     hint = Property(str, lambda self: self._hint, notify=hintChanged)
     canDial = Property(bool, lambda self: self._canDial, notify=canDialChanged)
     dialing = Property(bool, lambda self: self._dialing, notify=dialingChanged)
+    canRedial = Property(bool, lambda self: self._canRedial, notify=canRedialChanged)
     recentNumbers = Property(
         list, lambda self: list(self._recentNumbers), notify=recentNumbersChanged
     )
@@ -119,6 +123,7 @@ class DialerViewModel(ViewModelBase):
         self._set("recentNumbers", [phone.display(n) for n in self._recent])
         self._custom = saved.callback_number
         self._rebuild_choices(prefer=saved.callback_number)
+        self._update_can_dial()
 
     def set_ready(self, *, signed_in: bool, call_active: bool) -> None:
         self._signed_in = signed_in
@@ -162,7 +167,6 @@ class DialerViewModel(ViewModelBase):
 
     def _apply(self, raw: str, *, show_incomplete: bool) -> None:
         self._raw = raw
-        self._show_incomplete = show_incomplete
         self._e164, hint = phone.validate(raw, self._region)
         if phone.is_incomplete(hint) and not show_incomplete:
             hint = ""  # "too short" while still typing is noise; shown when the user tries to dial
@@ -180,6 +184,7 @@ class DialerViewModel(ViewModelBase):
             and not self._call_active
             and not self._dialing,
         )
+        self._set("canRedial", bool(self._recent) and not self._call_active and not self._dialing)
 
     # -- commands -----------------------------------------------------------------------------
     @Slot()
@@ -205,7 +210,8 @@ class DialerViewModel(ViewModelBase):
 
     @Slot()
     def redial(self) -> None:
-        if not self._recent:
+        # Never during a call: it would overwrite the number being typed for nothing.
+        if not self._canRedial:
             return
         self._apply(phone.clean(self._recent[0]), show_incomplete=True)
         self.dial()
@@ -222,6 +228,7 @@ class DialerViewModel(ViewModelBase):
     def _remember_recent(self, number: str) -> None:
         self._recent = [number, *(n for n in self._recent if n != number)][:MAX_RECENT]
         self._set("recentNumbers", [phone.display(n) for n in self._recent])
+        self._update_can_dial()
         self._save(recent_numbers=tuple(self._recent))
 
     # -- callback number ("Ring me at") -------------------------------------------------------

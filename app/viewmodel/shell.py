@@ -55,7 +55,8 @@ class AppViewModel(ViewModelBase):
         setupRequested(): show the sign-in view ("Set up your account" on the Demo badge).
         confirmHangUpRequested(): a quit was asked for during a call; the window asks the user and
             answers ``answerHangUp(True)`` (hang up, then quit) or ``answerHangUp(False)`` (keep
-            the call: no quit, the window stays; ``cancelQuit()`` is the same).
+            the call: no quit, the window stays; ``cancelQuit()`` is the same). If the call ends
+            before the answer, the quit goes on (``quitRequested``) and the question is moot.
 
     Attributes:
         dialer, call, signin: the child view-models.
@@ -103,6 +104,7 @@ class AppViewModel(ViewModelBase):
         for child in (self, self.dialer, self.call, self.signin):
             child.errorOccurred.connect(self.showError)
         self.signin.accountSaved.connect(self._on_account_saved)
+        self.signin.signedIn.connect(self.dismissError)  # an old sign-in error is stale now
         self.call.stateTextChanged.connect(self._update_title)
         self.call.activeChanged.connect(self._on_call_active_changed)
         self._update_title()
@@ -174,11 +176,6 @@ class AppViewModel(ViewModelBase):
         self._set("errorText", message)
         self._set("errorDetails", details)
 
-    @Slot(str, str)
-    def reportError(self, message: str, details: str = "") -> None:
-        """Same as showError (app/ui/errors.py's excepthook calls it by this name)."""
-        self.showError(message, details)
-
     @Slot()
     def dismissError(self) -> None:
         self.showError("", "")
@@ -224,6 +221,11 @@ class AppViewModel(ViewModelBase):
     def _on_call_active_changed(self, active: bool) -> None:
         self.dialer.set_ready(signed_in=self._signedIn, call_active=active)
         self._update_title()
+        if not active and self._confirming:
+            # The call ended while "Hang up and quit?" was open: nothing is left to ask, and the
+            # user asked to quit (the window closes its question on quitRequested).
+            self._confirming = False
+            self._quit()
 
     def _update_title(self) -> None:
         part = self.call.state_text if self.call.is_active else self._statusText

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import Property, QObject, Signal, Slot
 
-from app.viewmodel.base import ViewModelBase, describe_error
+from app.viewmodel.base import ViewModelBase
 from app.viewmodel.ports import Account, CallService, SettingsStore, SignInService
 
 log = logging.getLogger(__name__)
@@ -159,9 +159,10 @@ class SignInViewModel(ViewModelBase):
             )
             await self._attach(session)
         except Exception as exc:
-            reason = describe_error(exc)[0]
+            # The form shows why (``message``), so no banner repeats it; the details go to the log.
+            reason, details = self.log_failure(exc)
+            log.info("sign-in failed: %s", details.replace("\n", "; "))
             self._set("message", reason)
-            self.report(exc)
             self.signInFailed.emit(reason)
             return
         finally:

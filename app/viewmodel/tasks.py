@@ -50,11 +50,6 @@ class TaskScope:
         task = self._groups.get(group)
         return task is not None and not task.done()
 
-    def cancel_group(self, group: str) -> None:
-        task = self._groups.get(group)
-        if task is not None:
-            task.cancel()
-
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         name = task.get_name()

@@ -62,7 +62,7 @@ def test_cancel_while_your_phone_rings(qtbot: QtBot, stack: Stack) -> None:
     qtbot.waitUntil(lambda: call.canCancel, timeout=5000)
     assert not call.canHold
     with qtbot.waitSignal(call.callEnded, timeout=5000):
-        call.endOrCancel()
+        call.hangUp()
     assert not call.active
 
 

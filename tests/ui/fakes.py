@@ -41,6 +41,7 @@ class FakeDialerViewModel(_FakeBase):
     numberValidChanged = Signal(bool)
     hintChanged = Signal(str)
     canDialChanged = Signal(bool)
+    canRedialChanged = Signal(bool)
     recentNumbersChanged = Signal(list)
     callbackChoicesChanged = Signal(list)
     callbackIndexChanged = Signal(int)
@@ -52,6 +53,7 @@ class FakeDialerViewModel(_FakeBase):
         "numberValid": False,
         "hint": "",
         "canDial": False,
+        "canRedial": True,
         "recentNumbers": [],
         "callbackChoices": ["Work +1 425-555-0123", "Mobile +1 425-555-0124"],
         "callbackIndex": 0,
@@ -62,6 +64,7 @@ class FakeDialerViewModel(_FakeBase):
     numberValid = _prop("numberValid", bool, numberValidChanged)
     hint = _prop("hint", str, hintChanged)
     canDial = _prop("canDial", bool, canDialChanged)
+    canRedial = _prop("canRedial", bool, canRedialChanged)
     recentNumbers = _prop("recentNumbers", list, recentNumbersChanged)
     callbackChoices = _prop("callbackChoices", list, callbackChoicesChanged)
     callbackIndex = _prop("callbackIndex", int, callbackIndexChanged)
@@ -184,10 +187,6 @@ class FakeCallViewModel(_FakeBase):
     def hangUp(self) -> None:
         self._record("hangUp")
 
-    @Slot()
-    def endOrCancel(self) -> None:
-        self._record("endOrCancel")
-
 
 class FakeSignInViewModel(_FakeBase):
     addressChanged = Signal(str)
@@ -300,8 +299,8 @@ class FakeAppViewModel(_FakeBase):
         self._record("answerHangUp", yes)
 
     @Slot(str, str)
-    def reportError(self, message: str, details: str) -> None:
-        self._record("reportError", message, details)
+    def showError(self, message: str, details: str) -> None:
+        self._record("showError", message, details)
         self.set(errorText=message, errorDetails=details)
 
 

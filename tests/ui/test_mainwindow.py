@@ -102,7 +102,7 @@ def test_enter_calls_ctrl_h_holds_esc_hangs_up_ctrl_r_redials(
 
     drive_call(shell.call, "connecting")
     qtbot.keyClick(number, Qt.Key.Key_Escape)
-    assert len(shell.call.called("endOrCancel")) == 1
+    assert len(shell.call.called("hangUp")) == 1
 
     drive_call(shell.call, "connected", connected_at=time.monotonic())
     qtbot.keyClick(number, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
@@ -136,7 +136,7 @@ def test_buttons_drive_the_call(window: MainWindow, shell: FakeAppViewModel, qtb
     qtbot.mouseClick(window.findChild(QPushButton, "resumeButton"), Qt.MouseButton.LeftButton)
     drive_call(shell.call, "connected", connected_at=time.monotonic())
     qtbot.mouseClick(window.findChild(QPushButton, "hangUpButton"), Qt.MouseButton.LeftButton)
-    assert [n for n, _ in shell.call.calls] == ["hold", "resume", "endOrCancel"]
+    assert [n for n, _ in shell.call.calls] == ["hold", "resume", "hangUp"]
 
 
 def test_title_follows_the_shell(window: MainWindow, shell: FakeAppViewModel) -> None:
@@ -210,6 +210,15 @@ def test_excepthook_routes_to_the_banner_without_a_traceback(
     assert "ValueError" in shell.errorDetails
     assert "secret-ish" not in shell.errorDetails
     assert "Traceback" not in shell.errorText
+    # It cannot know that a call was not affected, so it does not say so.
+    assert shell.errorText == "Something went wrong inside UCWA Phone; the log has details."
+
+
+def test_the_number_hint_never_splits_a_phone_number(
+    window: MainWindow, shell: FakeAppViewModel
+) -> None:
+    shell.dialer.set(hint="Start with + and the country code, e.g. +44 20 7946 0000.")
+    assert window.dialer.hint.text().endswith("e.g. +44\u00a020\u00a07946\u00a00000.")
 
 
 def test_demo_badge_links_to_account_setup(

@@ -130,7 +130,7 @@ def test_commands_not_offered_do_nothing(
     qtbot.wait(10)
     assert service.calls == []
     with qtbot.waitSignal(vm.callEnded):
-        vm.endOrCancel()
+        vm.hangUp()
     assert service.names() == ["hang_up"]
 
 
@@ -165,3 +165,15 @@ def test_unchanged_snapshot_emits_nothing(qtbot: QtBot, vm: CallViewModel) -> No
 def test_forwarded_call_shows_who_answered(vm: CallViewModel) -> None:
     vm.apply(CallSnapshot(CallState.CONNECTED, number=UK, answered_by="Front desk"))
     assert vm.answeredBy == "Front desk"
+
+
+def test_toggle_hold_resumes_when_held_even_if_hold_is_offered_too(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, vm: CallViewModel, service: FakeCallService
+) -> None:
+    # Some servers keep the hold link while the call is held; Ctrl+H then says "Resume".
+    service.push(
+        CallState.ON_HOLD, CallAction.HOLD, CallAction.RESUME, CallAction.HANG_UP, connected_at=1.0
+    )
+    with qtbot.waitSignal(vm.stateChanged):
+        vm.toggleHold()
+    assert service.names() == ["resume"] and vm.state == "connected"

@@ -225,3 +225,24 @@ def test_ready_follows_the_shell(dialer: DialerViewModel) -> None:
     ]:
         dialer.set_ready(signed_in=state is ConnectionState.SIGNED_IN, call_active=False)
         assert dialer.canDial is expected
+
+
+def test_redial_needs_a_recent_number_and_no_call(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, store: MemorySettingsStore
+) -> None:
+    dialer = DialerViewModel(store)
+    service = FakeCallService()
+    ready(dialer, service)
+    assert not dialer.canRedial  # nothing called yet
+    store.save(store.load().replace(recent_numbers=("+14255550101",)))
+    dialer.set_store(store)
+    assert dialer.canRedial
+    with qtbot.waitSignal(dialer.canRedialChanged, check_params_cb=lambda on: not on):
+        dialer.set_ready(signed_in=True, call_active=True)
+    dialer.setNumber("+1 206 555 0111")  # typed during the call, for the next one
+    dialer.redial()
+    qtbot.wait(10)
+    assert dialer.number == "+1 206-555-0111"  # not overwritten
+    assert service.calls == []
+    dialer.set_ready(signed_in=True, call_active=False)
+    assert dialer.canRedial

@@ -230,3 +230,26 @@ def test_automatic_sign_in_keeps_demo_mode(
     with qtbot.waitSignal(shell.signin.signedIn):
         shell.signin.sign_in_with(Account(server="http://127.0.0.1:1/x"), "pw", save=False)
     assert shell.demo
+
+
+def test_a_call_that_ends_while_the_quit_question_is_open_lets_the_quit_go_on(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, shell: AppViewModel
+) -> None:
+    service = FakeCallService()
+    attach(qtbot, shell, service)
+    service.push(CallState.CONNECTED, CallAction.HANG_UP, connected_at=1.0)
+    with qtbot.waitSignal(shell.confirmHangUpRequested):
+        shell.requestQuit()
+    with qtbot.waitSignal(shell.quitRequested):
+        service.push(CallState.ENDED)
+    with qtbot.assertNotEmitted(shell.quitRequested):
+        shell.answerHangUp(False)  # the window's late answer changes nothing
+
+
+def test_signing_in_clears_an_earlier_error(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, shell: AppViewModel
+) -> None:
+    shell.showError("Cannot reach lyncdiscover.contoso.com", "HTTP 503")
+    with qtbot.waitSignal(shell.signin.signedIn):
+        shell.signin.sign_in_with(Account(address="alice@contoso.com"), "pw", save=False)
+    assert shell.errorText == "" and shell.errorDetails == ""
