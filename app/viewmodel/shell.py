@@ -99,7 +99,12 @@ class AppViewModel(ViewModelBase):
         self.dialer = DialerViewModel(dialer_store or store, region=region, parent=self)
         self.call = CallViewModel(parent=self)
         self.signin = SignInViewModel(
-            signin_service, store, attach=self.attach, detach=self.detach, parent=self
+            signin_service,
+            store,
+            attach=self.attach,
+            detach=self.detach,
+            call_active=lambda: bool(self.call.active),
+            parent=self,
         )
         for child in (self, self.dialer, self.call, self.signin):
             child.errorOccurred.connect(self.showError)

@@ -58,10 +58,12 @@ class SignInViewModel(ViewModelBase):
         *,
         attach: Callable[[CallService], Awaitable[None]],
         detach: Callable[[], Awaitable[None]],
+        call_active: Callable[[], bool] = lambda: False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
+        self._call_active = call_active
         self._store = store
         self._attach = attach
         self._detach = detach
@@ -130,6 +132,8 @@ class SignInViewModel(ViewModelBase):
     # -- commands -----------------------------------------------------------------------------
     @Slot()
     def signIn(self) -> None:
+        if self._refuse_during_call():
+            return
         account = self.account
         if not (account.address or account.server):
             self._set("message", "Type your sign-in address, e.g. alice@contoso.com.")
@@ -196,7 +200,17 @@ class SignInViewModel(ViewModelBase):
 
     @Slot()
     def signOut(self) -> None:
+        if self._refuse_during_call():
+            return
         self.tasks.spawn(self._sign_out(), group="signin")
+
+    def _refuse_during_call(self) -> bool:
+        # Another session (or none) deletes the UCWA application, and the server ends its call
+        # with it (spec §4.2): never do that behind the user's back.
+        if not self._call_active():
+            return False
+        self._set("message", "Hang up first: changing the account ends the call in progress.")
+        return True
 
     async def _sign_out(self) -> None:
         self._set("busy", True)

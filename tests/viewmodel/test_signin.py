@@ -9,6 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.settings import config_dir
+from app.ucwa.calls import CallAction, CallState
 from app.ucwa.errors import AuthenticationError
 from app.viewmodel.ports import Account, FileSettingsStore
 from app.viewmodel.shell import AppViewModel
@@ -130,3 +131,27 @@ def test_without_a_service_the_form_says_so(store: FileSettingsStore) -> None:
     assert not shell.signin.available
     shell.signin.sign_in_with(Account("alice@contoso.com"), "pw", save=False)
     assert "not available" in shell.signin.message
+
+
+def test_changing_the_account_waits_until_the_call_is_over(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, store: FileSettingsStore
+) -> None:
+    service = FakeSignInService()
+    shell = make(service, store)
+    with qtbot.waitSignal(shell.signin.signedIn):
+        shell.signin.sign_in_with(Account("alice@contoso.com"), "pw", save=False)
+    session = service.sessions[0]
+    session.push(CallState.CONNECTED, CallAction.HOLD, CallAction.HANG_UP)
+    assert shell.call.active
+
+    shell.signin.setAddress("bob@contoso.com")
+    shell.signin.setPassword("pw")
+    shell.signin.signIn()
+    shell.signin.signOut()
+    assert shell.signin.message.startswith("Hang up first")
+    assert len(service.opened) == 1 and not session.closed  # the call was left alone
+
+    session.push(CallState.ENDED)
+    with qtbot.waitSignal(shell.signin.signedIn):
+        shell.signin.signIn()
+    assert service.opened[-1][0].address == "bob@contoso.com"
