@@ -97,6 +97,16 @@ async def client(
             await session.aclose()
 
 
+@asynccontextmanager
+async def signed_in_client(
+    discovery_url: str, user: str, password: str, **kwargs: object
+) -> AsyncIterator[Client]:
+    """``client`` that has already signed in (application created, event channel parked)."""
+    async with client(discovery_url, user, password, **kwargs) as c:
+        await c.session.sign_in()
+        yield c
+
+
 def requests(sim: Simulator, contains: str, method: str | None = None) -> list[str]:
     """Paths in the simulator's request log containing ``contains`` (case-insensitive)."""
     needle = contains.lower()

@@ -27,11 +27,11 @@ def _env(**changes: str | None) -> dict[str, str]:
     return env
 
 
-def _start_app(*args: str) -> subprocess.Popen[str]:
+def _start_app(*args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "app", *args],
         cwd=ROOT,
-        env=_env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_BENCH="1"),
+        env=_env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_BENCH="1", **env),
         stdin=subprocess.PIPE,  # kept open: EOF on stdin means "quit" to the bench hook
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -104,24 +104,14 @@ def test_server_mode_signs_in_calls_and_quits_deleting_the_application(
     sim_server: Any, sim: Any, sim_credentials: tuple[str, str]
 ) -> None:
     user, password = sim_credentials
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "--server",
-            sim_server.discovery_url,
-            "--user",
-            user,
-            "--callback",
-            "+14255550124",
-        ],
-        cwd=ROOT,
-        env=_env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_BENCH="1", UCWA_PHONE_PASSWORD=password),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = _start_app(
+        "--server",
+        sim_server.discovery_url,
+        "--user",
+        user,
+        "--callback",
+        "+14255550124",
+        UCWA_PHONE_PASSWORD=password,
     )
     try:
         _wait_for_line(proc, "BENCH signed_in")
@@ -151,17 +141,10 @@ def test_a_second_launch_hands_its_link_to_the_running_copy(
     """A tel: link clicked while the app runs must not start a second copy that signs in with the
     same endpoint and takes the first one's session over."""
     user, password = sim_credentials
-    command = [sys.executable, "-m", "app", "--server", sim_server.discovery_url, "--user", user]
+    account = ["--server", sim_server.discovery_url, "--user", user]
+    command = [sys.executable, "-m", "app", *account]
     env = _env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_BENCH="1", UCWA_PHONE_PASSWORD=password)
-    first = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = _start_app(*account, UCWA_PHONE_PASSWORD=password)
     try:
         _wait_for_line(first, "BENCH signed_in")
         started = time.monotonic()

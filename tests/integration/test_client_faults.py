@@ -11,7 +11,7 @@ from app.simulator import SimConfig, Simulator
 from app.simulator.serve import SimServer
 from app.ucwa import CallState, ConnectionState
 from app.ucwa.errors import ServerError
-from tests.helpers.clientrig import client, creates, logged, placed, requests
+from tests.helpers.clientrig import creates, logged, placed, requests, signed_in_client
 
 
 def _statuses(sim: Simulator, path_end: str) -> list[int]:
@@ -22,8 +22,7 @@ def _statuses(sim: Simulator, path_end: str) -> list[int]:
 async def test_401_mid_call_refreshes_once_and_keeps_the_application(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call()
         sim.faults.expire_tokens()
         await c.session.hold()  # 401 → new token → the same POST once more
@@ -43,8 +42,7 @@ async def test_401_mid_call_refreshes_once_and_keeps_the_application(
 async def test_503_with_retry_after_on_the_event_channel(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call()
         sim.faults.force_status("/events", 503, count=2, retry_after=3)
         sim.faults.drop_event_channel()  # release the parked poll so the next one meets the 503s
@@ -63,8 +61,7 @@ async def test_503_on_a_command_is_reported_not_repeated(
 ) -> None:
     # Spec §8.4: 500/503/504 are repeated for idempotent requests only; the hold may have been
     # half-done, so the user is told and decides. A 429 (nothing was done) is repeated.
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call()
         sim.faults.force_status("holdPhoneAudio", 503, count=1, retry_after=2)
         with pytest.raises(ServerError) as caught:
@@ -82,8 +79,7 @@ async def test_503_on_a_command_is_reported_not_repeated(
 async def test_start_phone_audio_is_never_repeated_after_a_503(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.session.my_phones()
         sim.faults.force_status("phoneAudioInvitations", 503, count=1, retry_after=1)
         with pytest.raises(Exception, match="busy or down"):
@@ -97,8 +93,7 @@ async def test_start_phone_audio_is_never_repeated_after_a_503(
 async def test_application_expired_mid_call(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call()
         sim.faults.expire_applications()
         await c.until(lambda: c.session.status.state is ConnectionState.RECONNECTING)
@@ -120,8 +115,7 @@ async def test_application_expired_mid_call(
 async def test_inactive_application_410_is_recreated(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         sim.faults.expire_applications(inactive=True)
         await logged(sim, lambda: creates(sim) == 2)
         await c.until(lambda: c.session.status.state is ConnectionState.SIGNED_IN)
@@ -132,8 +126,7 @@ async def test_inactive_application_410_is_recreated(
 async def test_resync_keeps_the_call(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.session.start_call("+14255550100", callback="+14255550123")
         sim.faults.force_resync()
         await c.until_state(CallState.CONNECTED)
@@ -146,8 +139,7 @@ async def test_resync_keeps_the_call(
 async def test_resume_drops_the_call_but_keeps_the_session(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call()
         sim.faults.force_resume()
         final = await c.until_state(CallState.FAILED, CallState.ENDED)
@@ -167,8 +159,7 @@ async def test_resume_drops_the_call_but_keeps_the_session(
 async def test_one_pget_replaced_is_harmless(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         sim.faults.force_status("/events", 409, count=1, code="Conflict", subcode="PGetReplaced")
         sim.faults.drop_event_channel()
         await logged(sim, lambda: any(r.status == 409 for r in sim.request_log))
@@ -180,8 +171,7 @@ async def test_one_pget_replaced_is_harmless(
 async def test_pget_replaced_twice_means_taken_over(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         sim.faults.force_status("/events", 409, count=2, code="Conflict", subcode="PGetReplaced")
         sim.faults.drop_event_channel()
         await c.until(lambda: c.session.status.state is ConnectionState.TAKEN_OVER)
@@ -192,8 +182,7 @@ async def test_pget_replaced_twice_means_taken_over(
 async def test_event_channel_stalled(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call()
         sim.faults.stall_events(1.0)
         await c.session.hold()
@@ -212,8 +201,7 @@ async def test_simulator_restarted_mid_call(sim_credentials: tuple[str, str]) ->
     port = server.port
     second = Simulator(SimConfig(speed=50, max_poll_s=0.5))
     try:
-        async with client(server.discovery_url, *sim_credentials) as c:
-            await c.session.sign_in()
+        async with signed_in_client(server.discovery_url, *sim_credentials) as c:
             await c.connected_call()
             await asyncio.to_thread(server.__exit__, None, None, None)
             await c.until(lambda: c.session.status.state is ConnectionState.RECONNECTING)

@@ -10,7 +10,7 @@ import pytest
 from app.simulator import Simulator
 from app.simulator.serve import SimServer
 from app.ucwa import CallAction, CallState, CertificateError, InvalidNumber, LocalProtocolError
-from tests.helpers.clientrig import client, creates, logged, placed, requests
+from tests.helpers.clientrig import client, creates, logged, placed, requests, signed_in_client
 
 FAILURES = [
     ("+14255550101", "Busy", "busy"),
@@ -28,8 +28,7 @@ FAILURES = [
 async def test_answered_call_hold_resume_hang_up(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         snapshot = await c.connected_call()
         assert snapshot.actions == {CallAction.HOLD, CallAction.HANG_UP}
         assert snapshot.connected_at is not None
@@ -58,8 +57,7 @@ async def test_failure_scenarios_end_with_their_reason(
     subcode: str,
     words: str,
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.session.start_call(number, callback="+14255550123")
         final = await c.until_state(CallState.ENDED, CallState.FAILED)
     assert final.state is CallState.FAILED
@@ -75,8 +73,7 @@ async def test_failure_scenarios_end_with_their_reason(
 async def test_forwarded_call_names_who_answered(
     sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.session.start_call("+14255550105", callback="+14255550123")
         await c.until(lambda: bool(c.session.call.answered_by))
         assert "Front desk" in (c.session.call.answered_by or "")
@@ -87,8 +84,7 @@ async def test_forwarded_call_names_who_answered(
 
 @pytest.mark.anyio
 async def test_far_end_hangs_up(sim_server: SimServer, sim_credentials: tuple[str, str]) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call("+14255550106")
         final = await c.until_state(CallState.ENDED, CallState.FAILED)
         assert final.state is CallState.ENDED
@@ -100,8 +96,7 @@ async def test_far_end_hangs_up(sim_server: SimServer, sim_credentials: tuple[st
 async def test_cancel_while_your_phone_rings(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.session.start_call("+14255550100", callback="+14255550123")
         await c.session.hang_up()  # before the server even offered cancel
         final = await c.until_state(CallState.ENDED, CallState.FAILED)
@@ -114,8 +109,7 @@ async def test_cancel_while_your_phone_rings(
 async def test_two_quick_dial_requests_place_one_call(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         results = await asyncio.gather(
             c.session.start_call("+14255550100", callback="+14255550123"),
             c.session.start_call("+14255550100", callback="+14255550123"),
@@ -135,8 +129,7 @@ async def test_two_quick_dial_requests_place_one_call(
 async def test_bad_numbers_are_refused_locally_and_nothing_is_sent(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str], bad: str
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         before = [r for r in sim.request_log if "/events" not in r.path]
         with pytest.raises(InvalidNumber) as caught:
             await c.session.start_call(bad, callback="+14255550123")
@@ -154,8 +147,7 @@ async def test_events_may_arrive_before_the_201(
 ) -> None:
     sim.config.events_first = True
     sim.config.start_body = True
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call()
         await c.session.hang_up()
         await c.until_state(CallState.ENDED)
@@ -165,8 +157,7 @@ async def test_events_may_arrive_before_the_201(
 async def test_sign_in_requests_and_application_body(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    async with client(sim_server.discovery_url, *sim_credentials) as c:
-        await c.session.sign_in()
+    async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         assert c.session.status.state.value == "signed_in"
         assert await c.session.my_phones() == [
             ("+14255550123", "Work"),

@@ -32,6 +32,14 @@ def attach(qtbot: QtBot, shell: AppViewModel, service: FakeCallService) -> None:
     run(qtbot, shell.attach(service))
 
 
+def in_call(qtbot: QtBot, shell: AppViewModel) -> FakeCallService:
+    """A session attached to ``shell`` with a connected call that can be hung up."""
+    service = FakeCallService()
+    attach(qtbot, shell, service)
+    service.push(CallState.CONNECTED, CallAction.HANG_UP, connected_at=1.0)
+    return service
+
+
 def test_status_and_title_follow_the_session(
     qtbot: QtBot, aloop: asyncio.AbstractEventLoop, shell: AppViewModel
 ) -> None:
@@ -130,9 +138,7 @@ def test_quit_during_a_call_asks_then_hangs_up_and_closes(
 def test_keep_the_call_means_no_quit(
     qtbot: QtBot, aloop: asyncio.AbstractEventLoop, shell: AppViewModel
 ) -> None:
-    service = FakeCallService()
-    attach(qtbot, shell, service)
-    service.push(CallState.CONNECTED, CallAction.HANG_UP, connected_at=1.0)
+    service = in_call(qtbot, shell)
     shell.requestQuit()
     with qtbot.assertNotEmitted(shell.quitRequested):
         shell.answerHangUp(False)
@@ -144,9 +150,7 @@ def test_keep_the_call_means_no_quit(
 def test_ctrl_c_style_quit_during_a_call_leaves_it_to_the_server(
     qtbot: QtBot, aloop: asyncio.AbstractEventLoop, shell: AppViewModel
 ) -> None:
-    service = FakeCallService()
-    attach(qtbot, shell, service)
-    service.push(CallState.CONNECTED, CallAction.HANG_UP, connected_at=1.0)
+    service = in_call(qtbot, shell)
     run(qtbot, shell.aclose())  # main's SIGINT path: no question, no hang-up, application deleted
     assert service.names()[-1] == "aclose" and "hang_up" not in service.names()
 
@@ -154,9 +158,7 @@ def test_ctrl_c_style_quit_during_a_call_leaves_it_to_the_server(
 def test_cancel_quit_keeps_the_window(
     qtbot: QtBot, aloop: asyncio.AbstractEventLoop, shell: AppViewModel
 ) -> None:
-    service = FakeCallService()
-    attach(qtbot, shell, service)
-    service.push(CallState.CONNECTED, CallAction.HANG_UP, connected_at=1.0)
+    in_call(qtbot, shell)
     shell.requestQuit()
     with qtbot.assertNotEmitted(shell.quitRequested):
         shell.cancelQuit()
@@ -235,9 +237,7 @@ def test_automatic_sign_in_keeps_demo_mode(
 def test_a_call_that_ends_while_the_quit_question_is_open_lets_the_quit_go_on(
     qtbot: QtBot, aloop: asyncio.AbstractEventLoop, shell: AppViewModel
 ) -> None:
-    service = FakeCallService()
-    attach(qtbot, shell, service)
-    service.push(CallState.CONNECTED, CallAction.HANG_UP, connected_at=1.0)
+    service = in_call(qtbot, shell)
     with qtbot.waitSignal(shell.confirmHangUpRequested):
         shell.requestQuit()
     with qtbot.waitSignal(shell.quitRequested):

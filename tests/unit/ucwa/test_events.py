@@ -23,6 +23,11 @@ def ev(rel: str, href: str, kind: str, **extra: Any) -> dict[str, Any]:
     return {"link": {"rel": rel, "href": href}, "type": kind, **extra}
 
 
+def one_sender(rel: str, href: str, *events: dict[str, Any]) -> dict[str, Any]:
+    """An event-channel body with one sender block holding ``events``."""
+    return {"_links": LINKS, "sender": [{"rel": rel, "href": href, "events": list(events)}]}
+
+
 def test_order_is_kept_across_repeated_senders() -> None:
     doc = {
         "_links": LINKS,
@@ -68,25 +73,18 @@ def test_embedded_body_keyed_by_rel_and_reason() -> None:
         "operationId": "op",
         "_links": {"self": {"href": "/i1"}},
     }
-    doc = {
-        "_links": LINKS,
-        "sender": [
-            {
-                "rel": "communication",
-                "href": "/comm",
-                "events": [
-                    ev(
-                        "phoneAudioInvitation",
-                        "/i1",
-                        "completed",
-                        _embedded={"phoneAudioInvitation": body},
-                        status="Failure",
-                        reason={"code": "RemoteFailure", "subcode": "Busy", "message": "x"},
-                    ),
-                ],
-            }
-        ],
-    }
+    doc = one_sender(
+        "communication",
+        "/comm",
+        ev(
+            "phoneAudioInvitation",
+            "/i1",
+            "completed",
+            _embedded={"phoneAudioInvitation": body},
+            status="Failure",
+            reason={"code": "RemoteFailure", "subcode": "Busy", "message": "x"},
+        ),
+    )
     (event,) = parse_batch(doc, BASE).events
     assert event.resource is not None and event.resource.prop("operationId") == "op"
     assert event.resource.href == BASE + "/i1"
@@ -96,28 +94,21 @@ def test_embedded_body_keyed_by_rel_and_reason() -> None:
 
 
 def test_body_without_self_takes_the_event_link_and_reason_inside_the_body() -> None:
-    doc = {
-        "_links": LINKS,
-        "sender": [
-            {
-                "rel": "conversation",
-                "href": "/c1",
-                "events": [
-                    ev(
-                        "phoneAudio",
-                        "/c1/pa",
-                        "updated",
-                        _embedded={
-                            "PhoneAudio": {
-                                "state": "Disconnected",
-                                "reason": {"code": "Informational", "subcode": "CallTerminated"},
-                            }
-                        },
-                    ),
-                ],
-            }
-        ],
-    }
+    doc = one_sender(
+        "conversation",
+        "/c1",
+        ev(
+            "phoneAudio",
+            "/c1/pa",
+            "updated",
+            _embedded={
+                "PhoneAudio": {
+                    "state": "Disconnected",
+                    "reason": {"code": "Informational", "subcode": "CallTerminated"},
+                }
+            },
+        ),
+    )
     (event,) = parse_batch(doc, BASE).events
     assert event.resource is not None
     assert event.resource.href == BASE + "/c1/pa" and event.resource.rel == "phoneAudio"
@@ -125,22 +116,15 @@ def test_body_without_self_takes_the_event_link_and_reason_inside_the_body() -> 
 
 
 def test_in_link_and_titles() -> None:
-    doc = {
-        "_links": LINKS,
-        "sender": [
-            {
-                "rel": "conversation",
-                "href": "/c1",
-                "events": [
-                    {
-                        "link": {"rel": "participantAudio", "href": "/c1/p/bob/audio"},
-                        "in": {"rel": "participant", "href": "/c1/p/bob", "title": "Bob"},
-                        "type": "added",
-                    }
-                ],
-            }
-        ],
-    }
+    doc = one_sender(
+        "conversation",
+        "/c1",
+        {
+            "link": {"rel": "participantAudio", "href": "/c1/p/bob/audio"},
+            "in": {"rel": "participant", "href": "/c1/p/bob", "title": "Bob"},
+            "type": "added",
+        },
+    )
     (event,) = parse_batch(doc, BASE).events
     assert event.in_link is not None and event.in_link.title == "Bob"
 
@@ -372,23 +356,16 @@ def test_fuzz_json_text_roundtrip(text: str) -> None:
 
 
 def test_events_are_frozen_and_keep_their_own_reason() -> None:
-    doc = {
-        "_links": LINKS,
-        "sender": [
-            {
-                "rel": "communication",
-                "href": "/comm",
-                "events": [
-                    ev(
-                        "phoneAudioInvitation",
-                        "/i1",
-                        "completed",
-                        reason={"code": "RemoteFailure", "subcode": "Busy"},
-                    )
-                ],
-            }
-        ],
-    }
+    doc = one_sender(
+        "communication",
+        "/comm",
+        ev(
+            "phoneAudioInvitation",
+            "/i1",
+            "completed",
+            reason={"code": "RemoteFailure", "subcode": "Busy"},
+        ),
+    )
     (event,) = parse_batch(doc, BASE).events
     body = parse_resource(
         {
