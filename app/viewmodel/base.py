@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -86,15 +85,6 @@ class ViewModelBase(QObject):
         else:  # our bug or an unexpected library error: keep the traceback, in the log only
             log.error("%s failed", type(self).__name__, exc_info=exc)
         return message, details
-
-    def _set(self, name: str, value: Any) -> bool:
-        """Store ``value`` in ``self._<name>`` and emit ``<name>Changed`` only when it changed."""
-        attr = "_" + name
-        if getattr(self, attr) == value:
-            return False
-        setattr(self, attr, value)
-        getattr(self, name + "Changed").emit(value)
-        return True
 
     async def aclose(self) -> None:
         await self.tasks.aclose()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Property, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
 from app.ucwa.status import ConnectionState
 from app.viewmodel import phone
 from app.viewmodel.base import ViewModelBase
 from app.viewmodel.ports import CallService
+from app.viewmodel.properties import NotifyProperty
 
 log = logging.getLogger(__name__)
 
@@ -100,19 +101,19 @@ class CallViewModel(ViewModelBase):
         self._inCallHint = ""
         self._reconnecting = False
 
-    state = Property(str, lambda self: self._state, notify=stateChanged)
-    stateText = Property(str, lambda self: self._stateText, notify=stateTextChanged)
-    reasonText = Property(str, lambda self: self._reasonText, notify=reasonTextChanged)
-    peer = Property(str, lambda self: self._peer, notify=peerChanged)
-    answeredBy = Property(str, lambda self: self._answeredBy, notify=answeredByChanged)
-    connectedAt = Property(float, lambda self: self._connectedAt, notify=connectedAtChanged)
-    canHold = Property(bool, lambda self: self._canHold, notify=canHoldChanged)
-    canResume = Property(bool, lambda self: self._canResume, notify=canResumeChanged)
-    canHangUp = Property(bool, lambda self: self._canHangUp, notify=canHangUpChanged)
-    canCancel = Property(bool, lambda self: self._canCancel, notify=canCancelChanged)
-    active = Property(bool, lambda self: self._active, notify=activeChanged)
-    inCallHint = Property(str, lambda self: self._inCallHint, notify=inCallHintChanged)
-    reconnecting = Property(bool, lambda self: self._reconnecting, notify=reconnectingChanged)
+    state = NotifyProperty(str, stateChanged)
+    stateText = NotifyProperty(str, stateTextChanged)
+    reasonText = NotifyProperty(str, reasonTextChanged)
+    peer = NotifyProperty(str, peerChanged)
+    answeredBy = NotifyProperty(str, answeredByChanged)
+    connectedAt = NotifyProperty(float, connectedAtChanged)
+    canHold = NotifyProperty(bool, canHoldChanged)
+    canResume = NotifyProperty(bool, canResumeChanged)
+    canHangUp = NotifyProperty(bool, canHangUpChanged)
+    canCancel = NotifyProperty(bool, canCancelChanged)
+    active = NotifyProperty(bool, activeChanged)
+    inCallHint = NotifyProperty(str, inCallHintChanged)
+    reconnecting = NotifyProperty(bool, reconnectingChanged)
 
     @property
     def snapshot(self) -> CallSnapshot:
@@ -133,7 +134,7 @@ class CallViewModel(ViewModelBase):
         self.apply(service.call if service is not None else CallSnapshot(CallState.IDLE))
 
     def set_connection(self, state: ConnectionState) -> None:
-        self._set("reconnecting", state is ConnectionState.RECONNECTING)
+        CallViewModel.reconnecting.set(self, state is ConnectionState.RECONNECTING)
         self._update_text()
 
     def apply(self, snapshot: CallSnapshot) -> None:
@@ -142,27 +143,27 @@ class CallViewModel(ViewModelBase):
         self._snapshot = snapshot
         state = snapshot.state
         actions = snapshot.actions
-        self._set("state", state.value)
-        self._set("reasonText", snapshot.reason.message if snapshot.reason else "")
-        self._set("peer", phone.display(snapshot.number) if snapshot.number else "")
-        self._set("answeredBy", snapshot.answered_by or "")
-        self._set("connectedAt", float(snapshot.connected_at or 0.0))
-        self._set("canHold", CallAction.HOLD in actions)
-        self._set("canResume", CallAction.RESUME in actions)
-        self._set("canHangUp", CallAction.HANG_UP in actions)
-        self._set("canCancel", CallAction.CANCEL in actions)
-        self._set("active", state is not CallState.IDLE and not state.is_final)
+        CallViewModel.state.set(self, state.value)
+        CallViewModel.reasonText.set(self, snapshot.reason.message if snapshot.reason else "")
+        CallViewModel.peer.set(self, phone.display(snapshot.number) if snapshot.number else "")
+        CallViewModel.answeredBy.set(self, snapshot.answered_by or "")
+        CallViewModel.connectedAt.set(self, float(snapshot.connected_at or 0.0))
+        CallViewModel.canHold.set(self, CallAction.HOLD in actions)
+        CallViewModel.canResume.set(self, CallAction.RESUME in actions)
+        CallViewModel.canHangUp.set(self, CallAction.HANG_UP in actions)
+        CallViewModel.canCancel.set(self, CallAction.CANCEL in actions)
+        CallViewModel.active.set(self, state is not CallState.IDLE and not state.is_final)
         connected = state in (CallState.CONNECTED, CallState.ON_HOLD)
-        self._set("inCallHint", IN_CALL_HINT if connected else "")
+        CallViewModel.inCallHint.set(self, IN_CALL_HINT if connected else "")
         self._update_text()
         if state.is_final and state is not before:
             self.callEnded.emit(state.value)
 
     def _update_text(self) -> None:
         if self._reconnecting and self._active:
-            self._set("stateText", "Reconnecting…")
+            CallViewModel.stateText.set(self, "Reconnecting…")
         else:
-            self._set("stateText", state_text(self._snapshot))
+            CallViewModel.stateText.set(self, state_text(self._snapshot))
 
     # -- commands (only what the snapshot offers; the session re-checks against the server's links)
     @Slot()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Property, QLocale, QObject, Signal, Slot
+from PySide6.QtCore import QLocale, QObject, Signal, Slot
 
 from app.viewmodel import phone
 from app.viewmodel.base import ViewModelBase
 from app.viewmodel.ports import CallService, SettingsStore
+from app.viewmodel.properties import NotifyProperty
 
 log = logging.getLogger(__name__)
 
@@ -87,21 +88,17 @@ class DialerViewModel(ViewModelBase):
         self._update_can_dial()
 
     # -- properties ---------------------------------------------------------------------------
-    number = Property(str, lambda self: self._number, notify=numberChanged)
-    numberValid = Property(bool, lambda self: self._numberValid, notify=numberValidChanged)
-    hint = Property(str, lambda self: self._hint, notify=hintChanged)
-    canDial = Property(bool, lambda self: self._canDial, notify=canDialChanged)
-    dialing = Property(bool, lambda self: self._dialing, notify=dialingChanged)
-    canRedial = Property(bool, lambda self: self._canRedial, notify=canRedialChanged)
-    recentNumbers = Property(
-        list, lambda self: list(self._recentNumbers), notify=recentNumbersChanged
-    )
-    callbackChoices = Property(
-        list, lambda self: list(self._callbackChoices), notify=callbackChoicesChanged
-    )
-    callbackIndex = Property(int, lambda self: self._callbackIndex, notify=callbackIndexChanged)
-    callbackNumber = Property(str, lambda self: self._callbackNumber, notify=callbackNumberChanged)
-    callbackHint = Property(str, lambda self: self._callbackHint, notify=callbackHintChanged)
+    number = NotifyProperty(str, numberChanged)
+    numberValid = NotifyProperty(bool, numberValidChanged)
+    hint = NotifyProperty(str, hintChanged)
+    canDial = NotifyProperty(bool, canDialChanged)
+    dialing = NotifyProperty(bool, dialingChanged)
+    canRedial = NotifyProperty(bool, canRedialChanged)
+    recentNumbers = NotifyProperty(list, recentNumbersChanged)
+    callbackChoices = NotifyProperty(list, callbackChoicesChanged)
+    callbackIndex = NotifyProperty(int, callbackIndexChanged)
+    callbackNumber = NotifyProperty(str, callbackNumberChanged)
+    callbackHint = NotifyProperty(str, callbackHintChanged)
 
     @property
     def e164(self) -> str | None:
@@ -120,7 +117,7 @@ class DialerViewModel(ViewModelBase):
         self._store = store
         saved = store.load()
         self._recent = [n for n in saved.recent_numbers if n][:MAX_RECENT]
-        self._set("recentNumbers", [phone.display(n) for n in self._recent])
+        DialerViewModel.recentNumbers.set(self, [phone.display(n) for n in self._recent])
         self._custom = saved.callback_number
         self._rebuild_choices(prefer=saved.callback_number)
         self._update_can_dial()
@@ -170,21 +167,23 @@ class DialerViewModel(ViewModelBase):
         self._e164, hint = phone.validate(raw, self._region)
         if phone.is_incomplete(hint) and not show_incomplete:
             hint = ""  # "too short" while still typing is noise; shown when the user tries to dial
-        self._set("number", phone.format_as_you_type(raw, self._region))
-        self._set("numberValid", self._e164 is not None)
-        self._set("hint", hint)
+        DialerViewModel.number.set(self, phone.format_as_you_type(raw, self._region))
+        DialerViewModel.numberValid.set(self, self._e164 is not None)
+        DialerViewModel.hint.set(self, hint)
         self._update_can_dial()
 
     def _update_can_dial(self) -> None:
-        self._set(
-            "canDial",
+        DialerViewModel.canDial.set(
+            self,
             self._e164 is not None
             and self._service is not None
             and self._signed_in
             and not self._call_active
             and not self._dialing,
         )
-        self._set("canRedial", bool(self._recent) and not self._call_active and not self._dialing)
+        DialerViewModel.canRedial.set(
+            self, bool(self._recent) and not self._call_active and not self._dialing
+        )
 
     # -- commands -----------------------------------------------------------------------------
     @Slot()
@@ -192,19 +191,19 @@ class DialerViewModel(ViewModelBase):
         if self._e164 is None:
             self._apply(self._raw, show_incomplete=True)
             if not self._hint:
-                self._set("hint", "Type a number to call.")
+                DialerViewModel.hint.set(self, "Type a number to call.")
             return
         if not self._canDial or self._service is None:
             return
         # Dialling starts now, not when the task first runs: a second Enter must see it.
-        self._set("dialing", True)
+        DialerViewModel.dialing.set(self, True)
         self._update_can_dial()
         try:
             self.tasks.spawn(
                 self._dial(self._service, self._e164, self._callbackNumber), group="dial"
             )
         except RuntimeError:
-            self._set("dialing", False)
+            DialerViewModel.dialing.set(self, False)
             self._update_can_dial()
             raise
 
@@ -220,14 +219,14 @@ class DialerViewModel(ViewModelBase):
         try:
             await service.start_call(number, callback or None)
         finally:
-            self._set("dialing", False)
+            DialerViewModel.dialing.set(self, False)
             self._update_can_dial()
         self._remember_recent(number)
         self.dialed.emit(number)
 
     def _remember_recent(self, number: str) -> None:
         self._recent = [number, *(n for n in self._recent if n != number)][:MAX_RECENT]
-        self._set("recentNumbers", [phone.display(n) for n in self._recent])
+        DialerViewModel.recentNumbers.set(self, [phone.display(n) for n in self._recent])
         self._update_can_dial()
         self._save(recent_numbers=tuple(self._recent))
 
@@ -237,8 +236,8 @@ class DialerViewModel(ViewModelBase):
         numbers = self._choice_numbers()
         if not 0 <= index < len(numbers):
             return
-        self._set("callbackIndex", index)
-        if self._set("callbackNumber", numbers[index]):
+        DialerViewModel.callbackIndex.set(self, index)
+        if DialerViewModel.callbackNumber.set(self, numbers[index]):
             self._save(callback_number=numbers[index])
 
     @Slot(str)
@@ -246,9 +245,11 @@ class DialerViewModel(ViewModelBase):
         raw = phone.clean(text)
         e164, hint = phone.validate(raw, self._region)
         if e164 is None:
-            self._set("callbackHint", hint or "Type the number the server should ring.")
+            DialerViewModel.callbackHint.set(
+                self, hint or "Type the number the server should ring."
+            )
             return
-        self._set("callbackHint", "")
+        DialerViewModel.callbackHint.set(self, "")
         self._custom = e164
         self._rebuild_choices(prefer=e164)
         self._save(callback_number=e164)
@@ -265,9 +266,9 @@ class DialerViewModel(ViewModelBase):
             labels.append(f"Other {phone.display(self._custom)}")
         numbers = self._choice_numbers()
         index = numbers.index(prefer) if prefer in numbers else (0 if numbers else -1)
-        self._set("callbackChoices", labels)
-        self._set("callbackIndex", index)
-        self._set("callbackNumber", numbers[index] if index >= 0 else "")
+        DialerViewModel.callbackChoices.set(self, labels)
+        DialerViewModel.callbackIndex.set(self, index)
+        DialerViewModel.callbackNumber.set(self, numbers[index] if index >= 0 else "")
 
     def _save(self, **changes: object) -> None:
         try:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 
-from PySide6.QtCore import Property, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.ucwa.calls import CallSnapshot
 from app.ucwa.status import ConnectionState, SessionStatus
@@ -14,6 +14,7 @@ from app.viewmodel.base import ViewModelBase
 from app.viewmodel.call import CallViewModel
 from app.viewmodel.dialer import DialerViewModel
 from app.viewmodel.ports import CallService, SettingsStore, SignInService
+from app.viewmodel.properties import NotifyProperty
 from app.viewmodel.signin import SignInViewModel
 
 log = logging.getLogger(__name__)
@@ -114,30 +115,28 @@ class AppViewModel(ViewModelBase):
         self.call.activeChanged.connect(self._on_call_active_changed)
         self._update_title()
 
-    connectionState = Property(
-        str, lambda self: self._connectionState, notify=connectionStateChanged
-    )
-    statusText = Property(str, lambda self: self._statusText, notify=statusTextChanged)
-    signedIn = Property(bool, lambda self: self._signedIn, notify=signedInChanged)
-    demo = Property(bool, lambda self: self._demo, notify=demoChanged)
-    title = Property(str, lambda self: self._title, notify=titleChanged)
-    errorText = Property(str, lambda self: self._errorText, notify=errorTextChanged)
-    errorDetails = Property(str, lambda self: self._errorDetails, notify=errorDetailsChanged)
+    connectionState = NotifyProperty(str, connectionStateChanged)
+    statusText = NotifyProperty(str, statusTextChanged)
+    signedIn = NotifyProperty(bool, signedInChanged)
+    demo = NotifyProperty(bool, demoChanged)
+    title = NotifyProperty(str, titleChanged)
+    errorText = NotifyProperty(str, errorTextChanged)
+    errorDetails = NotifyProperty(str, errorDetailsChanged)
 
     @property
     def session(self) -> CallService | None:
         return self._session
 
     def set_demo(self, demo: bool) -> None:
-        self._set("demo", demo)
+        AppViewModel.demo.set(self, demo)
         self._update_title()
 
     # -- SessionListener ----------------------------------------------------------------------
     def on_status(self, status: SessionStatus) -> None:
         was_signed_in = self._signedIn
-        self._set("connectionState", status.state.value)
-        self._set("statusText", status_text(status))
-        self._set("signedIn", status.state is ConnectionState.SIGNED_IN)
+        AppViewModel.connectionState.set(self, status.state.value)
+        AppViewModel.statusText.set(self, status_text(status))
+        AppViewModel.signedIn.set(self, status.state is ConnectionState.SIGNED_IN)
         self.call.set_connection(status.state)
         self.dialer.set_ready(signed_in=self._signedIn, call_active=self.call.is_active)
         if self._signedIn and not was_signed_in and not self.tasks.closed:
@@ -178,8 +177,8 @@ class AppViewModel(ViewModelBase):
     # -- banner -------------------------------------------------------------------------------
     @Slot(str, str)
     def showError(self, message: str, details: str = "") -> None:
-        self._set("errorText", message)
-        self._set("errorDetails", details)
+        AppViewModel.errorText.set(self, message)
+        AppViewModel.errorDetails.set(self, details)
 
     @Slot()
     def dismissError(self) -> None:
@@ -235,7 +234,7 @@ class AppViewModel(ViewModelBase):
     def _update_title(self) -> None:
         part = self.call.state_text if self.call.is_active else self._statusText
         suffix = " (demo)" if self._demo else ""
-        self._set("title", f"{part} — {APP_TITLE}{suffix}")
+        AppViewModel.title.set(self, f"{part} — {APP_TITLE}{suffix}")
 
     async def aclose(self) -> None:
         """Shut down: hang up if the user chose so, cancel all tasks, close the session."""

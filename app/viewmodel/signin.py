@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from PySide6.QtCore import Property, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.viewmodel.base import ViewModelBase
 from app.viewmodel.ports import Account, CallService, SettingsStore, SignInService
+from app.viewmodel.properties import NotifyProperty
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +80,19 @@ class SignInViewModel(ViewModelBase):
         self._available = service is not None
         self._password: str | None = None
 
-    address = Property(str, lambda self: self._address, notify=addressChanged)
-    server = Property(str, lambda self: self._server, notify=serverChanged)
-    user = Property(str, lambda self: self._user, notify=userChanged)
-    method = Property(str, lambda self: self._method, notify=methodChanged)
-    remember = Property(bool, lambda self: self._remember, notify=rememberChanged)
-    busy = Property(bool, lambda self: self._busy, notify=busyChanged)
-    message = Property(str, lambda self: self._message, notify=messageChanged)
-    deviceCodeText = Property(str, lambda self: self._deviceCodeText, notify=deviceCodeTextChanged)
-    available = Property(bool, lambda self: self._available, notify=availableChanged)
+    address = NotifyProperty(str, addressChanged)
+    server = NotifyProperty(str, serverChanged)
+    user = NotifyProperty(str, userChanged)
+    method = NotifyProperty(str, methodChanged)
+    remember = NotifyProperty(bool, rememberChanged)
+    busy = NotifyProperty(bool, busyChanged)
+    message = NotifyProperty(str, messageChanged)
+    deviceCodeText = NotifyProperty(str, deviceCodeTextChanged)
+    available = NotifyProperty(bool, availableChanged)
 
     def set_service(self, service: SignInService | None) -> None:
         self._service = service
-        self._set("available", service is not None)
+        SignInViewModel.available.set(self, service is not None)
 
     @property
     def account(self) -> Account:
@@ -106,24 +107,24 @@ class SignInViewModel(ViewModelBase):
     # -- form ---------------------------------------------------------------------------------
     @Slot(str)
     def setAddress(self, value: str) -> None:
-        self._set("address", value)
+        SignInViewModel.address.set(self, value)
 
     @Slot(str)
     def setServer(self, value: str) -> None:
-        self._set("server", value)
+        SignInViewModel.server.set(self, value)
 
     @Slot(str)
     def setUser(self, value: str) -> None:
-        self._set("user", value)
+        SignInViewModel.user.set(self, value)
 
     @Slot(str)
     def setMethod(self, value: str) -> None:
         if value in METHODS:
-            self._set("method", value)
+            SignInViewModel.method.set(self, value)
 
     @Slot(bool)
     def setRemember(self, value: bool) -> None:
-        self._set("remember", bool(value))
+        SignInViewModel.remember.set(self, bool(value))
 
     @Slot(str)
     def setPassword(self, password: str) -> None:
@@ -136,17 +137,19 @@ class SignInViewModel(ViewModelBase):
             return
         account = self.account
         if not (account.address or account.server):
-            self._set("message", "Type your sign-in address, e.g. alice@contoso.com.")
+            SignInViewModel.message.set(self, "Type your sign-in address, e.g. alice@contoso.com.")
             return
         if account.method == "webticket" and not self._password and not account.remember:
-            self._set("message", "Type your password.")
+            SignInViewModel.message.set(self, "Type your password.")
             return
         self.sign_in_with(account, self._password, save=True)
 
     def sign_in_with(self, account: Account, password: str | None, *, save: bool) -> None:
         """Sign in without the form (demo mode, ``--server`` on the command line)."""
         if self._service is None:
-            self._set("message", "Signing in to a server is not available in this build.")
+            SignInViewModel.message.set(
+                self, "Signing in to a server is not available in this build."
+            )
             return
         self._password = None  # the token provider keeps what it needs; we do not
         self.tasks.spawn(self._sign_in(self._service, account, password, save), group="signin")
@@ -154,9 +157,9 @@ class SignInViewModel(ViewModelBase):
     async def _sign_in(
         self, service: SignInService, account: Account, password: str | None, save: bool
     ) -> None:
-        self._set("busy", True)
-        self._set("message", "Signing in…")
-        self._set("deviceCodeText", "")
+        SignInViewModel.busy.set(self, True)
+        SignInViewModel.message.set(self, "Signing in…")
+        SignInViewModel.deviceCodeText.set(self, "")
         try:
             session = await service.open_session(
                 account, password, show_device_code=self._show_device_code
@@ -166,13 +169,13 @@ class SignInViewModel(ViewModelBase):
             # The form shows why (``message``), so no banner repeats it; the details go to the log.
             reason, details = self.log_failure(exc)
             log.info("sign-in failed: %s", details.replace("\n", "; "))
-            self._set("message", reason)
+            SignInViewModel.message.set(self, reason)
             self.signInFailed.emit(reason)
             return
         finally:
-            self._set("busy", False)
-        self._set("message", "")
-        self._set("deviceCodeText", "")
+            SignInViewModel.busy.set(self, False)
+        SignInViewModel.message.set(self, "")
+        SignInViewModel.deviceCodeText.set(self, "")
         if save:
             self._save(account)
             self.accountSaved.emit()
@@ -182,7 +185,7 @@ class SignInViewModel(ViewModelBase):
             self.errorOccurred.emit(notice, "")
 
     def _show_device_code(self, text: str) -> None:
-        self._set("deviceCodeText", text)
+        SignInViewModel.deviceCodeText.set(self, text)
 
     def _save(self, account: Account) -> None:
         try:
@@ -209,16 +212,18 @@ class SignInViewModel(ViewModelBase):
         # with it (spec §4.2): never do that behind the user's back.
         if not self._call_active():
             return False
-        self._set("message", "Hang up first: changing the account ends the call in progress.")
+        SignInViewModel.message.set(
+            self, "Hang up first: changing the account ends the call in progress."
+        )
         return True
 
     async def _sign_out(self) -> None:
-        self._set("busy", True)
+        SignInViewModel.busy.set(self, True)
         try:
             await self._detach()
             if self._service is not None:
                 await self._service.forget(self.account)
         finally:
-            self._set("busy", False)
-        self._set("message", "")
+            SignInViewModel.busy.set(self, False)
+        SignInViewModel.message.set(self, "")
         self.signedOut.emit()
