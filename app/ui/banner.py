@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from app.ui import assets
 from app.ui.qtutil import named
+from app.viewmodel.protocols import ShellSurface
 
 
 class ErrorBanner(QWidget):
@@ -17,7 +16,7 @@ class ErrorBanner(QWidget):
     X-Ms-Diagnostics). Never modal, never a traceback. Dismiss calls shell.dismissError().
     """
 
-    def __init__(self, shell: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, shell: ShellSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("errorBanner")
         self._shell = shell
@@ -109,7 +108,7 @@ class ErrorBanner(QWidget):
 class DemoBadge(QWidget):
     """The "Demo — calls are simulated" badge; "Set up your account" emits setupRequested."""
 
-    def __init__(self, shell: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, shell: ShellSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("demoBadge")
         self._shell = shell

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QPalette
@@ -12,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 from app.ui import assets
 from app.ui.qtutil import named
 from app.ui.state_indicator import Look, StateIndicator
+from app.viewmodel.protocols import ShellSurface
 
 # Call state value -> (accent kind, icon); values are app.ucwa.calls.CallState's, as the VM gives.
 _CALL_LOOKS: dict[str, tuple[str, str]] = {
@@ -59,7 +59,7 @@ class CallView(QWidget):
     which is still a connected call), so an idle window costs no CPU.
     """
 
-    def __init__(self, shell: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, shell: ShellSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._shell = shell
         self._call = shell.call
@@ -135,7 +135,7 @@ class CallControls(QWidget):
     canCancel.
     """
 
-    def __init__(self, shell: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, shell: ShellSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._call = shell.call
         self._dialer = shell.dialer

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFocusEvent, QFont, QFontMetrics, QKeyEvent, QPaintEvent, QPalette
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.ui import assets
 from app.ui.qtutil import named
 from app.ui.state_indicator import keep_numbers_whole
+from app.viewmodel.protocols import DialerSurface
 
 # (key, letters, object name suffix, accessible name)
 _KEYS = (
@@ -35,6 +35,7 @@ _KEYS = (
     ("7", "PQRS", "7", "7"), ("8", "TUV", "8", "8"), ("9", "WXYZ", "9", "9"),
     ("*", "", "Star", "Star"), ("0", "+", "0", "0"), ("#", "", "Hash", "Hash"),
 )  # fmt: skip
+
 LONG_PRESS_MS = 600
 _OTHER = "other"  # item data of the "Another number…" entry
 
@@ -145,7 +146,7 @@ class DialerView(QWidget):
 
     longPressPlus = Signal()
 
-    def __init__(self, vm: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, vm: DialerSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._vm = vm
 
@@ -296,7 +297,7 @@ class DialerView(QWidget):
 class CallbackSelector(QWidget):
     """ "Ring me at": the user's own phones from the VM plus "Another number…" (typed, E.164)."""
 
-    def __init__(self, vm: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, vm: DialerSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ringRow")
         self._vm = vm

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from app.viewmodel.protocols import ShellSurface
+
 log = logging.getLogger(__name__)
 
 _MESSAGE = "Something went wrong inside UCWA Phone; the log has details."
@@ -15,7 +17,7 @@ _MESSAGE = "Something went wrong inside UCWA Phone; the log has details."
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], Any]
 
 
-def install_excepthook(shell: Any) -> Callable[[], None]:
+def install_excepthook(shell: ShellSurface) -> Callable[[], None]:
     """Route uncaught exceptions to the banner; returns a function that restores the old hook.
 
     The banner text goes through shell.showError(message, details), so errorText stays the one

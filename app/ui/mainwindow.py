@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShowEvent
@@ -29,6 +28,7 @@ from app.ui.dialer_view import CallbackSelector, DialerView
 from app.ui.qtutil import named
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.signin_view import SignInView
+from app.viewmodel.protocols import ShellSurface
 
 DIAL_CHARS = frozenset("0123456789*#+")
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
     and, during a call, asks through shell.confirmHangUpRequested, answered with shell.answerHangUp.
     """
 
-    def __init__(self, shell: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, shell: ShellSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self._shell = shell

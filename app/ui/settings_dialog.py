@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QDialog,
@@ -18,12 +16,13 @@ from PySide6.QtWidgets import (
 
 from app.ui.dialer_view import CallbackSelector
 from app.ui.qtutil import named
+from app.viewmodel.protocols import ShellSurface
 
 
 class SettingsDialog(QDialog):
     """Shown with open()/show(), never exec(): a nested event loop would re-enter asyncio tasks."""
 
-    def __init__(self, shell: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, shell: ShellSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self._shell = shell

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
@@ -20,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.qtutil import named
+from app.viewmodel.protocols import SignInSurface
 
 _METHODS = (("webticket", "Password (web ticket)"), ("aad", "Microsoft Entra ID (browser)"))
 
@@ -36,7 +35,7 @@ class SignInView(QWidget):
 
     backRequested = Signal()
 
-    def __init__(self, vm: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, vm: SignInSurface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("signInView")
         self._vm = vm
