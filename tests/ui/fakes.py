@@ -1,4 +1,7 @@
-"""Fake view-models with the contract's Properties, signals and slots, driven by tests."""
+"""Fake view-models driven by tests, with exactly the real ones' signals, Properties and slots.
+
+tests/ui/test_fakes_match_viewmodels.py fails when the two drift apart.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ def _prop(name: str, typ: type, signal: Any) -> Any:
 
 class _FakeBase(QObject):
     """Keeps each property as _<name>; set() changes it and emits <name>Changed like real VMs."""
+
+    errorOccurred = Signal(str, str)  # every real view-model has it (ViewModelBase)
 
     _defaults: dict[str, Any] = {}  # noqa: RUF012 (class-level defaults, copied per instance)
 
@@ -41,18 +46,21 @@ class FakeDialerViewModel(_FakeBase):
     numberValidChanged = Signal(bool)
     hintChanged = Signal(str)
     canDialChanged = Signal(bool)
+    dialingChanged = Signal(bool)
     canRedialChanged = Signal(bool)
     recentNumbersChanged = Signal(list)
     callbackChoicesChanged = Signal(list)
     callbackIndexChanged = Signal(int)
     callbackNumberChanged = Signal(str)
     callbackHintChanged = Signal(str)
+    dialed = Signal(str)
 
     _defaults = {  # noqa: RUF012
         "number": "",
         "numberValid": False,
         "hint": "",
         "canDial": False,
+        "dialing": False,
         "canRedial": True,
         "recentNumbers": [],
         "callbackChoices": ["Work +1 425-555-0123", "Mobile +1 425-555-0124"],
@@ -64,6 +72,7 @@ class FakeDialerViewModel(_FakeBase):
     numberValid = _prop("numberValid", bool, numberValidChanged)
     hint = _prop("hint", str, hintChanged)
     canDial = _prop("canDial", bool, canDialChanged)
+    dialing = _prop("dialing", bool, dialingChanged)
     canRedial = _prop("canRedial", bool, canRedialChanged)
     recentNumbers = _prop("recentNumbers", list, recentNumbersChanged)
     callbackChoices = _prop("callbackChoices", list, callbackChoicesChanged)
@@ -142,6 +151,7 @@ class FakeCallViewModel(_FakeBase):
     canCancelChanged = Signal(bool)
     activeChanged = Signal(bool)
     inCallHintChanged = Signal(str)
+    reconnectingChanged = Signal(bool)
     callEnded = Signal(str)
 
     _defaults = {  # noqa: RUF012
@@ -157,6 +167,7 @@ class FakeCallViewModel(_FakeBase):
         "canCancel": False,
         "active": False,
         "inCallHint": "",
+        "reconnecting": False,
     }
     state = _prop("state", str, stateChanged)
     stateText = _prop("stateText", str, stateTextChanged)
@@ -170,6 +181,7 @@ class FakeCallViewModel(_FakeBase):
     canCancel = _prop("canCancel", bool, canCancelChanged)
     active = _prop("active", bool, activeChanged)
     inCallHint = _prop("inCallHint", str, inCallHintChanged)
+    reconnecting = _prop("reconnecting", bool, reconnectingChanged)
 
     @Slot()
     def hold(self) -> None:
@@ -197,7 +209,11 @@ class FakeSignInViewModel(_FakeBase):
     busyChanged = Signal(bool)
     messageChanged = Signal(str)
     deviceCodeTextChanged = Signal(str)
+    availableChanged = Signal(bool)
     signedIn = Signal()
+    signedOut = Signal()
+    signInFailed = Signal(str)
+    accountSaved = Signal()
 
     _defaults = {  # noqa: RUF012
         "address": "",
@@ -208,6 +224,7 @@ class FakeSignInViewModel(_FakeBase):
         "busy": False,
         "message": "",
         "deviceCodeText": "",
+        "available": True,
     }
     address = _prop("address", str, addressChanged)
     server = _prop("server", str, serverChanged)
@@ -217,6 +234,7 @@ class FakeSignInViewModel(_FakeBase):
     busy = _prop("busy", bool, busyChanged)
     message = _prop("message", str, messageChanged)
     deviceCodeText = _prop("deviceCodeText", str, deviceCodeTextChanged)
+    available = _prop("available", bool, availableChanged)
 
     @Slot(str)
     def setAddress(self, v: str) -> None:
@@ -254,6 +272,7 @@ class FakeSignInViewModel(_FakeBase):
 class FakeAppViewModel(_FakeBase):
     connectionStateChanged = Signal(str)
     statusTextChanged = Signal(str)
+    signedInChanged = Signal(bool)
     demoChanged = Signal(bool)
     titleChanged = Signal(str)
     errorTextChanged = Signal(str)
@@ -265,6 +284,7 @@ class FakeAppViewModel(_FakeBase):
     _defaults = {  # noqa: RUF012
         "connectionState": "signed_in",
         "statusText": "Signed in as alice@contoso.com",
+        "signedIn": True,
         "demo": False,
         "title": "UCWA Phone",
         "errorText": "",
@@ -272,6 +292,7 @@ class FakeAppViewModel(_FakeBase):
     }
     connectionState = _prop("connectionState", str, connectionStateChanged)
     statusText = _prop("statusText", str, statusTextChanged)
+    signedIn = _prop("signedIn", bool, signedInChanged)
     demo = _prop("demo", bool, demoChanged)
     title = _prop("title", str, titleChanged)
     errorText = _prop("errorText", str, errorTextChanged)
@@ -298,13 +319,22 @@ class FakeAppViewModel(_FakeBase):
     def answerHangUp(self, yes: bool) -> None:
         self._record("answerHangUp", yes)
 
+    @Slot()
+    def cancelQuit(self) -> None:
+        self._record("cancelQuit")
+
+    @Slot()
+    def requestSetup(self) -> None:
+        self._record("requestSetup")
+        self.setupRequested.emit()
+
     @Slot(str, str)
-    def showError(self, message: str, details: str) -> None:
+    def showError(self, message: str, details: str = "") -> None:
         self._record("showError", message, details)
         self.set(errorText=message, errorDetails=details)
 
 
-# What the real call view-model shows in each state (texts as in issue 5 §3).
+# What the real call view-model shows in each state (the words of app.viewmodel.call.state_text).
 CALL_STATES: dict[str, dict[str, Any]] = {
     "idle": {"stateText": "Ready to call", "active": False},
     "calling_you": {
