@@ -1,4 +1,4 @@
-"""The sign-in page binds to SignInViewModel; the password never lands in a property."""
+"""The sign-in page: bound to SignInViewModel, never keeps the password, signs in on Enter."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.signin_view import SignInView
 from tests.ui.fakes import FakeSignInViewModel
+from tests.ui.real_shell import ACCOUNT, Real
+from tests.viewmodel.fakes import USER
 
 
 @pytest.fixture
@@ -81,3 +83,33 @@ def test_method_choice_goes_to_the_view_model(view: tuple[SignInView, FakeSignIn
     widget, vm = view
     widget.method.activated.emit(1)
     assert vm.method == "aad"
+
+
+def test_a_successful_sign_in_clears_an_old_error_banner(qtbot: QtBot, real: Real) -> None:
+    real.shell.showError("Cannot reach lyncdiscover.contoso.com", "HTTP 503")
+    assert real.win.errorBanner.isVisibleTo(real.win)
+    with qtbot.waitSignal(real.shell.signin.signedIn):
+        real.shell.signin.sign_in_with(ACCOUNT, "pw", save=False)
+    assert real.shell.errorText == ""
+    assert not real.win.errorBanner.isVisibleTo(real.win)
+
+
+def test_a_failed_sign_in_is_said_once_in_the_form(qtbot: QtBot, real: Real) -> None:
+    real.service.session_kwargs["sign_in_error"] = RuntimeError("boom")
+    real.win.show_sign_in()
+    with qtbot.waitSignal(real.shell.signin.signInFailed):
+        real.shell.signin.sign_in_with(ACCOUNT, "pw", save=False)
+    assert real.win.signInView.message.text() == real.shell.signin.message != ""
+    assert real.shell.errorText == ""
+
+
+@pytest.mark.parametrize("field", ["address", "server", "user", "password"])
+def test_enter_in_any_sign_in_field_signs_in(qtbot: QtBot, real: Real, field: str) -> None:
+    real.win.show_sign_in()
+    view = real.win.signInView
+    qtbot.keyClicks(view.address, USER)
+    qtbot.keyClicks(view.password, "secret")
+    edit: QLineEdit = getattr(view, field)
+    with qtbot.waitSignal(real.shell.signin.signedIn):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert real.service.opened[-1][1] == "secret"
