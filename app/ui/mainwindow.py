@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
         box.setWindowTitle(self.tr("Quit UCWA Phone"))
         box.setText(self.tr("A call is in progress. Hang up and quit?"))
         # Signing out deletes the UCWA application, and the server ends its calls with it
-        # (spec §4.2), so "quit but keep talking" is not an option we can offer honestly.
+        # (docs/protocol.md §4.2), so "quit but keep talking" is not an option we can offer.
         box.setInformativeText(
             self.tr("Quitting signs you out, and Skype for Business ends the call with it.")
         )

@@ -19,7 +19,7 @@ class SessionListener(Protocol):
 
 
 class CallService(Protocol):
-    """The part of ``app.ucwa.session.UcwaSession`` the GUI uses (contract C; same names)."""
+    """The part of ``app.ucwa.session.UcwaSession`` the GUI uses, under the session's own names."""
 
     @property
     def status(self) -> SessionStatus: ...

@@ -209,7 +209,7 @@ class SignInViewModel(ViewModelBase):
 
     def _refuse_during_call(self) -> bool:
         # Another session (or none) deletes the UCWA application, and the server ends its call
-        # with it (spec §4.2): never do that behind the user's back.
+        # with it (docs/protocol.md §4.2): never do that behind the user's back.
         if not self._call_active():
             return False
         SignInViewModel.message.set(

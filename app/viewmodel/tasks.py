@@ -16,7 +16,7 @@ class TaskScope:
     - Keeps strong references (the loop only keeps weak ones; an unreferenced task can vanish).
     - ``group``: starting a task in a group cancels the previous one of that group ("exclusive").
     - Refuses to start without a running loop instead of queuing on a loop nobody runs (qasync's
-      ``asyncSlot`` in 0.28 does that silently; aesthetics.md §5.4).
+      ``asyncSlot`` in 0.28 does that silently; a click that does nothing is worse than an error).
     - A task's exception (not cancellation) goes to ``on_error``.
     """
 
