@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.samples import SAMPLES_DIR, load_sample
 from tests.helpers.ucwa_walker import (
     EVENT_TYPES,
     Walker,
@@ -22,7 +22,6 @@ from tests.helpers.ucwa_walker import (
 pytestmark = pytest.mark.anyio
 
 
-SAMPLES = Path(__file__).parents[2].parent / "shared" / "ucwa" / "samples"
 # Every link object may carry these (spec §1.2), whatever the sample happens to show.
 LINK_ATTRIBUTES = {"href", "title", "revision"}
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -30,7 +29,7 @@ GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 @cache
 def sample(name: str) -> Any:
-    return json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    return load_sample(name)
 
 
 def _kind(value: Any) -> str:
@@ -128,8 +127,8 @@ async def _call_up(w: Walker) -> tuple[str, dict[str, Any]]:
     return w.url(resp.headers["location"]), done.body
 
 
-def test_the_sample_corpus_is_beside_the_repository() -> None:
-    assert (SAMPLES / "README.md").is_file(), SAMPLES
+def test_the_sample_corpus_is_in_the_repository() -> None:
+    assert (SAMPLES_DIR / "README.md").is_file(), SAMPLES_DIR
 
 
 async def test_application_create_response(shared_server, sim_credentials) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +19,7 @@ from app.ucwa.calls import (
 )
 from app.ucwa.events import Event, parse_batch
 from app.ucwa.models import parse_resource
-
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "ucwa" / "samples"
+from tests.helpers.samples import load_sample
 
 BASE = "https://pool.contoso.com"
 APP = "/ucwa/oauth/v1/applications/7"
@@ -658,17 +655,13 @@ def test_reset_while_hanging_up_ends(call: CallTracker) -> None:
 # -- vendor sample bodies (spec check 22/42) ----------------------------------------------------
 
 
-def _sample(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
-
-
 def test_vendor_started_event_then_fetched_invitation_body() -> None:
     """The reference 'started' event has no body; the session GETs the invitation (check 22)."""
     sample_base = "https://fe1.contoso.com:443"
     tracker = CallTracker("+14255551234", "74cb7404e0a247d5a2d4eb0376a47dbf")
-    (started,) = parse_batch(_sample("phoneAudioInvitation__started_event.json"), BASE).events
+    (started,) = parse_batch(load_sample("phoneAudioInvitation__started_event.json"), BASE).events
     assert tracker.wants(started) and tracker.needs_body(started)
-    body = parse_resource(_sample("phoneAudioInvitation__get_response.json"), sample_base)
+    body = parse_resource(load_sample("phoneAudioInvitation__get_response.json"), sample_base)
     snapshot = tracker.apply(started.with_resource(body))
     assert snapshot is not None and snapshot.state is CallState.CONNECTED  # state Connected
     assert snapshot.answered_by == "Joe Smith (john@contoso.com)"
@@ -677,13 +670,13 @@ def test_vendor_started_event_then_fetched_invitation_body() -> None:
 def test_vendor_phone_audio_body_with_all_links() -> None:
     sample_base = "https://fe1.contoso.com:443"
     tracker = CallTracker(NUMBER, OP)
-    invitation = parse_resource(_sample("phoneAudioInvitation__get_response.json"), sample_base)
+    invitation = parse_resource(load_sample("phoneAudioInvitation__get_response.json"), sample_base)
     (started,) = events(inv("started", op="x"))
     tracker.bind_invitation(started.link.href)
     tracker.apply(started.with_resource(invitation))  # links conversation 137 and its phoneAudio
-    (updated,) = parse_batch(_sample("phoneAudio__updated_event.json"), BASE).events
+    (updated,) = parse_batch(load_sample("phoneAudio__updated_event.json"), BASE).events
     assert tracker.needs_body(updated)
-    body = parse_resource(_sample("phoneAudio__get_response.json"), sample_base)
+    body = parse_resource(load_sample("phoneAudio__get_response.json"), sample_base)
     tracker.apply(updated.with_resource(body))
     assert tracker.snapshot.state is CallState.ON_HOLD
     assert tracker.snapshot.actions == {CallAction.HOLD, CallAction.RESUME, CallAction.HANG_UP}

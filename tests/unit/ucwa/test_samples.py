@@ -1,4 +1,4 @@
-"""Every vendor sample in ../shared/ucwa/samples parses in the client (spec checks 41–42)."""
+"""Every vendor sample in tests/data/ucwa parses (docs/protocol.md §11 checks 41 and 42)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from app.ucwa.errors import ApplicationGone, ServerError
 from app.ucwa.events import EventType, parse_batch
 from app.ucwa.models import Resource, parse_error_body, parse_resource
+from tests.helpers.samples import SAMPLES_DIR
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "ucwa" / "samples"
+SAMPLES = SAMPLES_DIR
 BASE = "https://fe1.contoso.com:443"
 
 
