@@ -1,4 +1,4 @@
-"""The call state machine, driven by wire events only (no sockets, no loop), per spec §10 A–H."""
+"""The call state machine driven by wire events only, no sockets or loop (docs/protocol.md §10)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class Clock:
         return self.t
 
 
-# -- JSON builders, shaped like spec §7.3 / §10 ----------------------------------------------
+# -- JSON builders, shaped like docs/protocol.md §7.3 / §10 ----------------------------------------
 
 
 def _links(**hrefs: str) -> dict[str, Any]:
@@ -461,7 +461,7 @@ def test_local_ending_is_idempotent_and_final_states_stay(call: CallTracker) -> 
     assert call.fail(CallReason(None, None, "late")) == final
 
 
-# -- aggregation tolerance (check 34) --------------------------------------------------------
+# -- aggregation tolerance (docs/protocol.md §11 check 34) -----------------------------------------
 
 
 def test_only_a_success_completion_connects(call: CallTracker) -> None:
@@ -541,7 +541,7 @@ def test_informational_notes_never_explain_a_failure(call: CallTracker) -> None:
     assert call.snapshot.reason.message == "The call could not be completed."
 
 
-# -- links, not states, drive hold (§6.4, §12 #1) ----------------------------------------------
+# -- links, not states, drive hold (docs/protocol.md §6.4, §12 #1) ---------------------------------
 
 
 def test_unknown_phone_audio_state_keeps_state_and_rereads_links(call: CallTracker) -> None:
@@ -573,7 +573,7 @@ def test_transferring_with_every_link_offers_what_the_links_say(call: CallTracke
     assert call.snapshot.actions == {CallAction.HOLD, CallAction.RESUME, CallAction.HANG_UP}
 
 
-# -- matching events to this call (check 23) --------------------------------------------------
+# -- matching events to this call (docs/protocol.md §11 check 23) ----------------------------------
 
 
 def test_invitation_events_before_the_201_are_matched_by_operation_id(call: CallTracker) -> None:
@@ -652,11 +652,11 @@ def test_reset_while_hanging_up_ends(call: CallTracker) -> None:
     assert call.reset(CallReason(None, None, "reset")).state is CallState.ENDED
 
 
-# -- vendor sample bodies (spec check 22/42) ----------------------------------------------------
+# -- vendor sample bodies (docs/protocol.md §11 checks 22, 42) -------------------------------------
 
 
 def test_vendor_started_event_then_fetched_invitation_body() -> None:
-    """The reference 'started' event has no body; the session GETs the invitation (check 22)."""
+    """The reference 'started' event has no body; the session GETs the invitation (§11 check 22)."""
     sample_base = "https://fe1.contoso.com:443"
     tracker = CallTracker("+14255551234", "74cb7404e0a247d5a2d4eb0376a47dbf")
     (started,) = parse_batch(load_sample("phoneAudioInvitation__started_event.json"), BASE).events

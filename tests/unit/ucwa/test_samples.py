@@ -120,7 +120,8 @@ def test_application_samples_expose_events_and_communication(name: str) -> None:
     app = _resource(name)
     assert app.rel == "application"
     events = app.link("events")
-    # The walkthroughs' events href carries ack=1, the reference page's has no query (§4.1).
+    # The walkthroughs' events href carries ack=1, the reference page's has no query
+    # (docs/protocol.md §4.1).
     assert events is not None and ("ack=1" in events or name.endswith("_ref.json"))
     communication = app.first("communication")
     assert communication is not None and communication.link("self") == communication.href
