@@ -1,8 +1,9 @@
-"""The layering rules of ARCHITECTURE.md, checked on the real import graph."""
+"""The layering rules of docs/architecture.md, checked on the real import graph and file tree."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,136 @@ def test_core_packages_load_without_qt_at_runtime() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=APP.parent)
+
+
+# -- the repository stands on its own: nothing reads or names a path outside it ----------------
+
+ROOT = APP.parent
+# What a clone contains and runs: the product, its tests and benchmarks, docs and build files.
+SELF_CONTAINED = ("app", "tests", "bench", "docs", "packaging")
+SELF_CONTAINED_FILES = ("Makefile", "README.md", "pyproject.toml", ".ci/run")
+# Names of material that lived beside the repository while it was written (written so that this
+# file does not match itself).
+OUTSIDE_NAMES = re.compile(
+    r"\bshared/(?:ucwa|design|seed|samples)"
+    r"|[\"']shared[\"']\s*/"  # Path(...) / "shared" / ...
+    r"|/wor[k]/"
+    r"|\bspec\.md\b"
+    r"|\bARCHITECTURE\.md\b"
+    r"|platform-note[s]"
+)
+# A relative path made of `..` components, e.g. `../x`, `"../.."`, `$(dirname "$0")/..`.
+THIS_FILE = Path(__file__).resolve().relative_to(ROOT)
+DOTDOT = re.compile(r"""(?:(?<=[/"'\s(=])|^)((?:\.\./)*\.\.)(?=[/"'\s)]|$)""", re.MULTILINE)
+
+
+def _tracked_files() -> list[Path]:
+    """The files git tracks in the checked areas (the working tree when there is no git)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--", *SELF_CONTAINED, *SELF_CONTAINED_FILES],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        names = [n for n in out.split("\0") if n]
+    except (OSError, subprocess.CalledProcessError):
+        names = [
+            str(p.relative_to(ROOT))
+            for area in SELF_CONTAINED
+            for p in (ROOT / area).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        ] + [n for n in SELF_CONTAINED_FILES if (ROOT / n).is_file()]
+    assert names, "no files found to check"
+    return [ROOT / n for n in names if (ROOT / n).is_file()]
+
+
+def _file_ups(node: ast.AST) -> int | None:
+    """How many directories above the file's own folder `node` points (Path(__file__) chains).
+
+    -1 is the file itself, 0 its folder; None when `node` is not derived from `__file__`.
+    """
+    if isinstance(node, ast.Name):
+        return -1 if node.id == "__file__" else None
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in {"resolve", "absolute"}:
+            return _file_ups(func.value)
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if name in {"Path", "PurePath", "abspath", "realpath"} and node.args:
+            return _file_ups(node.args[0])
+        if name == "dirname" and node.args:
+            base = _file_ups(node.args[0])
+            return None if base is None else base + 1
+        return None
+    if isinstance(node, ast.Attribute) and node.attr == "parent":
+        base = _file_ups(node.value)
+        return None if base is None else base + 1
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "parents"
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, int)
+    ):
+        base = _file_ups(node.value.value)
+        return None if base is None else base + 1 + node.slice.value
+    return None
+
+
+def _escapes(rel: Path, text: str) -> list[str]:
+    """Every way `text` (the content of the file at `rel`) reaches outside the repository."""
+    depth = len(rel.parts) - 1  # folders between the repository root and the file
+    found: list[str] = []
+    if rel != THIS_FILE:  # this file spells the forbidden forms out as test examples
+        found += [m.group(0) for m in OUTSIDE_NAMES.finditer(text)]
+        found += [
+            m.group(1) for m in DOTDOT.finditer(text) if m.group(1).count("..") > depth
+        ]  # relative to the file's folder; from the root (cwd) it would be stricter still
+    if rel.suffix == ".py":
+        for node in ast.walk(ast.parse(text)):
+            ups = _file_ups(node)
+            if ups is not None and ups > depth:
+                found.append(f"{ast.unparse(node)} (line {getattr(node, 'lineno', '?')})")
+    return found
+
+
+def test_nothing_reads_or_names_a_path_outside_the_repository() -> None:
+    offenders: dict[str, list[str]] = {}
+    for path in _tracked_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # icons, screenshots
+        rel = path.relative_to(ROOT)
+        if found := _escapes(rel, text):
+            offenders[str(rel)] = found
+    assert offenders == {}
+
+
+@pytest.mark.parametrize(
+    ("rel", "text"),
+    [
+        ("tests/unit/ucwa/x.py", 'S = Path(__file__).resolve().parents[3].parent / "shared"\n'),
+        ("tests/integration/x.py", "S = Path(__file__).parents[2].parent / 'x'\n"),
+        ("app/x.py", "S = Path(__file__).parent.parent.parent\n"),
+        ("tests/x.py", 'S = os.path.join(ROOT, "../../data")\n'),
+        ("Makefile", "test:\n\tls ../elsewhere\n"),
+        ("docs/x.md", "see [the notes](../../notes.md)\n"),
+        ("README.md", "The samples in shared/ucwa/samples.\n"),
+    ],
+)
+def test_the_outside_path_check_catches(rel: str, text: str) -> None:
+    assert _escapes(Path(rel), text)
+
+
+@pytest.mark.parametrize(
+    ("rel", "text"),
+    [
+        ("tests/unit/ucwa/x.py", "ROOT = Path(__file__).resolve().parents[3]\n"),
+        (".ci/run", 'cd "$(dirname "$0")/.."\n'),
+        ("docs/x.md", "see [the tests](../tests/data/ucwa/README.md), numbers 180..1800 ...\n"),
+    ],
+)
+def test_the_outside_path_check_allows_paths_inside(rel: str, text: str) -> None:
+    assert _escapes(Path(rel), text) == []

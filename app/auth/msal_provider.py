@@ -1,4 +1,4 @@
-"""MsalProvider: Azure AD / ADFS tokens through msal (spec §3.2), its cache kept in the keyring."""
+"""MsalProvider: Azure AD / ADFS tokens via msal (docs/protocol.md §3.2), cached in the keyring."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ from app.logs import register_secret
 
 log = logging.getLogger(__name__)
 
-# Skype for Business Online delegated permissions a call-via-work client needs (spec §3.2).
+# Skype for Business Online delegated permissions a call-via-work client needs
+# (docs/protocol.md §3.2).
 DEFAULT_SCOPES: tuple[str, ...] = ("Conversations.Initiate", "Conversations.Receive")
 
 Interaction = Literal["auto", "browser", "device_code", "none"]

@@ -24,8 +24,8 @@ SERVICE = "ucwa-phone"
 # Windows Credential Manager rejects blobs over 2,560 bytes, stored as UTF-16: 1,000 characters
 # per entry stays under that with room for the header. Backends not known to take more get it too.
 CHUNK_CHARS = 1000
-# Secret Service / KWallet round-trip megabytes (platform-notes §4); every extra entry costs a
-# D-Bus round trip (~12 ms), so values there are split only when really large.
+# Secret Service / KWallet round-trip megabytes (measured on headless Linux); every extra entry
+# costs a D-Bus round trip (~12 ms), so values there are split only when really large.
 LARGE_CHUNK_CHARS = 256_000
 _LARGE_BACKENDS = ("keyring.backends.secretservice", "keyring.backends.libsecret", "kwallet")
 _MAGIC = "ucwa-phone:v1:"

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.logs import register_secret
 
-# Renew once this share of the lifetime has passed (spec §3.3: "e.g. at 80 %").
+# Renew once this share of the lifetime has passed (docs/protocol.md §3.3: "e.g. at 80 %").
 REFRESH_AT = 0.8
 # A token this close to its end is treated as expired: a request may take that long.
 EXPIRY_MARGIN_S = 30.0

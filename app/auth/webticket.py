@@ -1,4 +1,4 @@
-"""WebTicketProvider: the UCWA password grant (spec §3.1); tokens kept in memory and keyring."""
+"""WebTicketProvider: UCWA password grant (docs/protocol.md §3.1); tokens in memory and keyring."""
 
 from __future__ import annotations
 

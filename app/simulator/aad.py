@@ -92,7 +92,7 @@ class AadProvider:
         return f"{base_url.rstrip('/')}{PREFIX}/{self.tenant}"
 
     def install(self, sim: _SimulatorHooks) -> None:
-        """Mount into a Simulator (contract A: add_routes / add_token_validator)."""
+        """Mount into a Simulator through its extension hooks add_routes / add_token_validator."""
         sim.add_routes(self.routes())
         sim.add_token_validator(self.validate)
 

@@ -127,7 +127,7 @@ async def invitation_cancel(ctx: Ctx) -> Response:
     if not conv.alive:
         raise _gone()
     if inv.status == "Success":
-        # Spec §6.3: on a connected call cancel "disconnects the modality": the same as
+        # docs/protocol.md §6.3: on a connected call cancel "disconnects the modality": the same as
         # stopPhoneAudio (scenario A step 9), so a client racing the answer still ends the call.
         _call(ctx, app, conv).stop()
         return no_content()

@@ -43,8 +43,9 @@ class SimConfig:
     events_first: bool = False
     """Emit the invitation `started` event before answering the startPhoneAudio POST."""
     merge_events: bool = False
-    """Aggregation (spec §7.4, check 34): within one response, an `updated`/`started` event is
-    dropped when a later `updated`/`completed` event about the same resource follows."""
+    """Aggregation (docs/protocol.md §7.4, §11 check 34): within one response, an
+    `updated`/`started` event is dropped when a later `updated`/`completed` event about the same
+    resource follows."""
     start_body: bool = False
     """Answer startPhoneAudio's 201 with the invitation body instead of an empty one."""
     no_phone_audio_users: frozenset[str] = frozenset()
@@ -56,7 +57,7 @@ class SimConfig:
     active_modality: str = "PhoneAudio"
     """Value put into conversation.activeModalities while phone audio is connected."""
     allowed_origins: frozenset[str] = frozenset()
-    """Browser origins allowed to send X-Ms-Origin (spec §1.1); others get 403."""
+    """Browser origins allowed to send X-Ms-Origin (docs/protocol.md §1.1); others get 403."""
     max_resource_version: float = 2.0
     """Highest X-MS-RequiresMinResourceVersion honoured; above -> 404 APIVersionNotSupported."""
     max_body_bytes: int = 64 * 1024

@@ -58,7 +58,8 @@ class Ctx:
         """POST/PUT input: JSON body fields merged over query parameters, names lower-cased.
 
         An empty body is fine; a non-empty one must be JSON (415 otherwise) and an object
-        (400 DeserializationFailure otherwise). `_links`/`_embedded` are ignored (spec §1.4).
+        (400 DeserializationFailure otherwise). `_links`/`_embedded` are ignored
+        (docs/protocol.md §1.4).
         """
         merged: dict[str, Any] = dict(self.query)
         raw = await self.body()

@@ -89,7 +89,7 @@ def _oauth_error(ctx: Ctx, error: str, reason: str, diag: int) -> Response:
 
 
 async def token(ctx: Ctx) -> Response:
-    """Web-ticket grant (spec §3.1): form-encoded; only `password` is implemented."""
+    """Web-ticket grant (docs/protocol.md §3.1): form-encoded; only `password` is implemented."""
     ctype = ctx.request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         return _oauth_error(ctx, "invalid_request", "Form-encoded body required.", 28032)

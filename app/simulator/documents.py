@@ -1,7 +1,7 @@
 """JSON builders for every resource the simulator serves, in the vendor samples' shapes.
 
-Href style (spec §1.3: the server should mix both forms): discovery, user, the token URL,
-`Location` headers, event `sender` hrefs and the `conversation` links of phoneAudio and
+Href style (docs/protocol.md §1.3: the server should mix both forms): discovery, user, the token
+URL, `Location` headers, event `sender` hrefs and the `conversation` links of phoneAudio and
 phoneAudioInvitation are absolute; every other href is a relative path.
 """
 
@@ -315,7 +315,7 @@ def conversations_doc(convs: list[Conversation], p: Paths) -> Doc:
 
 
 def phone_audio_links(conv: Conversation, p: Paths) -> Doc:
-    """The link set per state: spec §6.4 table (hold is the hold/resume link swap)."""
+    """The link set per state: docs/protocol.md §6.4 table (hold is the hold/resume link swap)."""
     base = p.phone_audio(conv.cid)
     links: Doc = {"self": link(base), "conversation": link(p.abs(p.conversation(conv.cid)))}
     state = conv.pa_state

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from starlette.responses import Response
 
-# HTTP status -> UCWA ErrorCode (spec §8.2).
+# HTTP status -> UCWA ErrorCode (docs/protocol.md §8.2).
 STATUS_CODES: dict[int, str] = {
     400: "BadRequest",
     401: "Unauthorized",  # not in the ErrorCode enum: real servers send no body; we send one anyway

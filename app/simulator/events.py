@@ -1,4 +1,4 @@
-"""The event channel (spec §7): long-poll, ack/next, re-delivery, resync, resume, PGetReplaced.
+"""The event channel (docs/protocol.md §7): long-poll, ack/next, redelivery, resync, resume, 409.
 
 Bookkeeping: packages are numbered by `ack`. A P-GET for `ack=N` where N is the next package
 to build waits for events (acknowledging package N-1); a P-GET for the package that was last
@@ -6,8 +6,8 @@ delivered re-delivers it unchanged; any other ack gets a resync body pointing at
 unacknowledged package. Only the loop that serves HTTP touches a channel; other threads ask
 the simulator to run their changes there.
 
-Priorities (spec §7.4): High events release a parked P-GET at once; Medium/Low events wait up
-to `medium`/`low` seconds for company; every release sends everything queued, in order.
+Priorities (docs/protocol.md §7.4): High events release a parked P-GET at once; Medium/Low events
+wait up to `medium`/`low` seconds for company; every release sends everything queued, in order.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ HIGH, MEDIUM, LOW = 0, 1, 2
 
 _ACK = re.compile(r"-?[0-9]{1,18}")
 
-# (default, min, max) per spec §7.2; out-of-range values are clamped.
+# (default, min, max) per docs/protocol.md §7.2; out-of-range values are clamped.
 _RANGES: dict[str, tuple[float, float, float]] = {
     "timeout": (180.0, 180.0, 1800.0),
     "medium": (5.0, 5.0, 1800.0),
@@ -120,7 +120,7 @@ class EventChannel:
             self.parked.wake.set()
 
     def reset(self) -> None:
-        """State reset (spec §7.6 resume): queued events and parameters are forgotten."""
+        """State reset (`resume`, docs/protocol.md §7.6): queued events and parameters go."""
         self.queue.clear()
         self.delivered = None
         self.params = PollParams()
@@ -229,7 +229,8 @@ class EventChannel:
         previous = self.parked
         if previous is not None:
             if me.priority < previous.priority:
-                # A lower priority never replaces a higher one (spec §7.2): the newcomer loses.
+                # A lower priority never replaces a higher one (docs/protocol.md §7.2): the
+                # newcomer loses.
                 raise SimError(409, "PGetReplaced")
             previous.replaced = True
             previous.wake.set()

@@ -1,4 +1,4 @@
-"""Phone-number normalisation the way the simulated server does it (spec §12 #10)."""
+"""Phone-number normalisation the way the simulated server does it (docs/protocol.md §12 #10)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from app.simulator.numbers import normalize_number
 from app.simulator.state import Application
 
 ALLOWED_MODALITIES = {"messaging": "Messaging", "phoneaudio": "PhoneAudio"}
-# Properties a communication PUT may change (spec §5.4).
+# Properties a communication PUT may change (docs/protocol.md §5.4).
 COMM_WRITABLE = {
     "phonenumber": "phoneNumber",
     "audiopreference": "audioPreference",

@@ -1,4 +1,4 @@
-"""The scripted far end: which dialled number does what, and the §10 event sequences.
+"""The scripted far end: what each dialled number does, as event sequences (docs/protocol.md §10).
 
 Timings are base seconds at speed 1 and are divided by SimConfig.speed. Every call is one
 asyncio task on the server loop, cancelled when the user ends the call or the app goes away.
@@ -127,7 +127,7 @@ def remote_participant(target: str, name: str | None = None) -> Participant:
 class Call:
     """One outgoing call: its resources, the event emission and the scripted far end.
 
-    Emission rule for `_embedded` (spec §7.7): invitation, conversation (added/updated),
+    Emission rule for `_embedded` (docs/protocol.md §7.7): invitation, conversation (added/updated),
     phoneAudio and localParticipant `added` events embed the resource; participant and
     participantAudio events and every `deleted` event carry only the link (+ `in`/`title`).
     """

@@ -36,7 +36,7 @@ _GONE_LIMIT = 1_000
 
 
 class Simulator:
-    """A UCWA 2.0 server (see spec.md); `asgi` is the app, `faults` the fault API."""
+    """A UCWA 2.0 server (see docs/protocol.md); `asgi` is the app, `faults` the fault API."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
         from app.simulator.routes import build_app  # routes import this module's types
@@ -193,13 +193,13 @@ class Simulator:
         return app
 
     def _expiry(self, app: Application, now: float) -> str | None:
-        """The subcode *app* has expired with by *now* (spec §4.3), or None while it lives."""
+        """The subcode *app* expired with by *now*, else None (docs/protocol.md §4.3)."""
         cfg = self.config
         idle_since = app.channel.idle_since
         if idle_since is not None and now - idle_since > cfg.app_idle_limit_s:
             return "ApplicationNotFound"
         if app.live_conversations():
-            app.last_activity = now  # an ongoing call counts as activity (spec §4.3)
+            app.last_activity = now  # an ongoing call counts as activity (docs/protocol.md §4.3)
         if app.made_available and now - app.last_activity > cfg.activity_limit_s:
             return "InactiveApplicationExpired"
         return None
@@ -242,7 +242,7 @@ class Simulator:
                 self._gone.popitem(last=False)
 
     def reset_transient_state(self, app: Application) -> None:
-        """Conversations are closed silently; the next P-GET gets `resume` (spec §7.6)."""
+        """Conversations close silently; the next P-GET gets `resume` (docs/protocol.md §7.6)."""
         for conv in app.conversations.values():
             if conv.task is not None:
                 conv.task.cancel()

@@ -11,7 +11,7 @@ from app.ucwa.auth import AuthChallenge
 
 
 class PasswordGrant:
-    """The web-ticket password grant (spec §3.1) in a few lines: a form POST to token_url."""
+    """The web-ticket password grant (docs/protocol.md §3.1) in a few lines: a form POST."""
 
     def __init__(self, http: httpx.AsyncClient, username: str, password: str) -> None:
         self._http = http

@@ -1,4 +1,4 @@
-"""A tiny spec-only UCWA 2.0 client for black-box simulator tests (never imports app.ucwa)."""
+"""A tiny protocol-only UCWA 2.0 client for black-box simulator tests (never imports app.ucwa)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ JSON = dict[str, Any]
 ACCEPT = {"Accept": "application/json"}
 EVENT_TYPES = frozenset({"added", "updated", "deleted", "started", "completed"})
 
-# Scenario numbers from the simulator's scenario table (contract §A).
+# Scenario numbers from the simulator's scenario table (README.md).
 ANSWERED = "tel:+14255550100"
 BUSY = "tel:+14255550101"
 DECLINED = "tel:+14255550102"
@@ -36,7 +36,7 @@ MY_MOBILE_PHONE = "+14255550124"
 
 @dataclass(frozen=True)
 class Challenge:
-    """One WWW-Authenticate challenge (spec §2.3, §3.1)."""
+    """One WWW-Authenticate challenge (docs/protocol.md §2.3, §3.1)."""
 
     scheme: str
     params: dict[str, str]
@@ -189,7 +189,7 @@ class Walker:
         assert isinstance(doc, dict)
         return doc
 
-    # --- discovery and auth (spec §2, §3) -----------------------------------------------------
+    # --- discovery and auth (docs/protocol.md §2, §3) ---------------------------------------------
     async def discover(self) -> str:
         resp = await self.http.get(self.discovery_url, headers=ACCEPT)
         assert resp.status_code == 200, resp.text
@@ -276,7 +276,7 @@ class Walker:
         body["operationId"] = operation_id or uuid.uuid4().hex
         return await self.post(self.communication_link("startPhoneAudio"), body)
 
-    # --- event channel (spec §7) -----------------------------------------------------------
+    # --- event channel (docs/protocol.md §7) ------------------------------------------------------
     async def pget(
         self, url: str | None = None, *, read_timeout: float | None = 30.0, **params: str | int
     ) -> httpx.Response:
@@ -444,7 +444,7 @@ async def walker(base_discovery_url: str, user: str, password: str) -> AsyncIter
             await w.stop_polling()
 
 
-# Synchronous error codes mirror the HTTP status name (spec §8.2).
+# Synchronous error codes mirror the HTTP status name (docs/protocol.md §8.2).
 STATUS_CODES = {
     400: "BadRequest",
     403: "Forbidden",
@@ -464,7 +464,10 @@ _DIAGNOSTICS = re.compile(r'^\d+;\s*source="[^"]*";\s*reason="[^"]*"')
 
 
 def error_body(resp: httpx.Response) -> JSON:
-    """Asserts the UCWA error contract (spec §1.1, §8.1, check 38) and returns the body."""
+    """Asserts the UCWA error format and returns the body.
+
+    docs/protocol.md §1.1, §8.1 and §11 check 38.
+    """
     ctype = resp.headers.get("content-type", "")
     assert ctype.startswith("application/json"), (resp.status_code, ctype, resp.text[:300])
     body = resp.json()

@@ -32,7 +32,7 @@ async def test_401_mid_call_refreshes_once_and_keeps_the_application(
         await c.session.hang_up()
         await c.until_state(CallState.ENDED)
         assert c.tokens.grants == 2
-        assert creates(sim) == 1  # tokens and applications are independent (spec §3.3)
+        assert creates(sim) == 1  # tokens and applications are independent (docs/protocol.md §3.3)
         assert ConnectionState.RECONNECTING not in [s.state for s in c.rec.statuses]
     await logged(sim, lambda: len(_statuses(sim, "holdPhoneAudio")) == 2)
     assert _statuses(sim, "holdPhoneAudio") == [401, 204]
@@ -59,8 +59,8 @@ async def test_503_with_retry_after_on_the_event_channel(
 async def test_503_on_a_command_is_reported_not_repeated(
     sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
 ) -> None:
-    # Spec §8.4: 500/503/504 are repeated for idempotent requests only; the hold may have been
-    # half-done, so the user is told and decides. A 429 (nothing was done) is repeated.
+    # docs/protocol.md §8.4: 500/503/504 are repeated for idempotent requests only; the hold may
+    # have been half-done, so the user is told and decides. A 429 (nothing was done) is repeated.
     async with signed_in_client(sim_server.discovery_url, *sim_credentials) as c:
         await c.connected_call()
         sim.faults.force_status("holdPhoneAudio", 503, count=1, retry_after=2)

@@ -43,7 +43,7 @@ async def test_answered_call_hold_resume_hang_up(
     assert "connecting" in c.rec.states
     assert c.rec.states[-2:] == ["ending", "ended"]
     await logged(sim, lambda: requests(sim, "/applications/", "DELETE"))  # signed out cleanly
-    # Exactly one request per user action beyond sign-in (spec's minimum).
+    # Exactly one request per user action beyond sign-in (the protocol's minimum).
     assert placed(sim) == [201]
     assert len(requests(sim, "holdPhoneAudio")) == len(requests(sim, "resumePhoneAudio")) == 1
 

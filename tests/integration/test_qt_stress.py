@@ -11,7 +11,7 @@ CALLBACKS = 20_000
 
 # Each QTimer.singleShot callback is one Qt→Python call, like every asyncio callback under qasync.
 # PySide6 6.12.0 on CPython 3.11 drops a reference to None per call and aborts after ~5,000 with
-# "Fatal Python error: none_dealloc" (platform-notes.md §0).
+# "Fatal Python error: none_dealloc".
 SCRIPT = textwrap.dedent(
     f"""
     import sys

@@ -1,4 +1,4 @@
-"""Conformance: application create/get/delete, me, phones, makeMeAvailable, communication (§4–5)."""
+"""Conformance: application, me, phones, makeMeAvailable, communication (docs/protocol.md §4–5)."""
 
 from __future__ import annotations
 
@@ -152,7 +152,10 @@ async def test_make_me_available_emits_communication_and_me_updates(
 async def test_presence_links_appear_only_after_make_me_available(
     shared_server, sim_credentials
 ) -> None:
-    """Spec §5.1: `presence`, `note`, `location` are linked only once the user is available."""
+    """`presence`, `note`, `location` are linked only once the user is available.
+
+    docs/protocol.md §5.1.
+    """
     async with walker(shared_server.discovery_url, *sim_credentials) as w:
         me_href = str(link(w.embedded("me"), "self"))
         before = await w.get_json(me_href)

@@ -1,4 +1,4 @@
-"""Conformance scenario A: answered call, hold, resume, local hang-up (§10 A, checks 27–29)."""
+"""Scenario A: answered, held, resumed, hung up (docs/protocol.md §10 A, §11 checks 27–29)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def _latest_pa(w: Walker) -> dict:
 
 
 async def _empty_post(w: Walker, href: str) -> httpx.Response:
-    # Hold/resume/stop are bodiless POSTs with no Content-Type requirement (check 29).
+    # Hold/resume/stop are bodiless POSTs with no Content-Type requirement
+    # (docs/protocol.md §11 check 29).
     return await w.request("POST", href, content=b"")
 
 
@@ -184,7 +185,7 @@ async def test_local_hang_up_ends_conversation(shared_server, sim_credentials) -
         assert pa_off is not None
         assert not links(pa_off) & {"holdPhoneAudio", "resumePhoneAudio", "stopPhoneAudio"}
         assert tail[i_deleted].sender == "communication"
-        # Nothing to stop any more: 404 or 409 means "already ended" (spec §6.5).
+        # Nothing to stop any more: 404 or 409 means "already ended" (docs/protocol.md §6.5).
         late = await _empty_post(w, stop)
         assert late.status_code in (404, 409)
         error_body(late)
@@ -194,8 +195,8 @@ async def test_local_hang_up_ends_conversation(shared_server, sim_credentials) -
 
 
 async def test_cancel_after_connecting_disconnects_the_call(shared_server, sim_credentials) -> None:
-    # Spec §6.3: cancel "aborts a pending outgoing invitation — or disconnects the modality if it
-    # already connected": a cancel that loses the race with the answer still hangs up.
+    # docs/protocol.md §6.3: cancel on an invitation that already connected disconnects the
+    # modality, so a cancel that loses the race with the answer still hangs up.
     async with walker(shared_server.discovery_url, *sim_credentials) as w:
         await w.parked()
         resp = await w.start_call(ANSWERED, operation_id="op-cancel-late")

@@ -1,4 +1,4 @@
-"""Conformance scenario H: the user cancels while the call is connecting (§10 H, check 30)."""
+"""Scenario H: the user cancels while the call connects (docs/protocol.md §10 H, §11 check 30)."""
 
 from __future__ import annotations
 

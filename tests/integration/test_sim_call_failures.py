@@ -23,7 +23,8 @@ from tests.helpers.ucwa_walker import (
 pytestmark = pytest.mark.anyio
 
 
-# (number, final invitation state, reason code, reason subcode, far end rang?) — spec §10, §12 #5.
+# (number, final invitation state, reason code, reason subcode, far end rang?)
+# — docs/protocol.md §10, §12 #5.
 FAILURES = [
     pytest.param(CALLBACK_UNANSWERED, "Failed", "RemoteFailure", "PstnCallFailed", False,
                  id="C-callback"),

@@ -1,4 +1,4 @@
-"""Conformance scenario G: forwarded call answered by someone other than `to` (§10 G, check 33)."""
+"""Scenario G: a forwarded call answered by someone else (docs/protocol.md §10 G, §11 check 33)."""
 
 from __future__ import annotations
 

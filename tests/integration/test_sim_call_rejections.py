@@ -1,4 +1,4 @@
-"""Conformance scenario I: synchronous startPhoneAudio rejections and input rules (§6.2, §12)."""
+"""Scenario I: startPhoneAudio rejections and input rules (docs/protocol.md §6.2, §10 I, §12)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Conformance scenario B: the far end hangs up after connecting (spec §10 B, check 31)."""
+"""Scenario B: the far end hangs up after connecting (docs/protocol.md §10 B, §11 check 31)."""
 
 from __future__ import annotations
 

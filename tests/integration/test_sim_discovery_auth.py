@@ -1,4 +1,4 @@
-"""Conformance: discovery, the MsRtcOAuth challenge and the web-ticket token endpoint (§2–3)."""
+"""Conformance: discovery, MsRtcOAuth challenge, web-ticket endpoint (docs/protocol.md §2, §3)."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ async def test_application_requests_without_valid_token_get_the_challenge(
         assert challenge.token_url == w.token_url
         assert resp.headers.get("x-ms-diagnostics")
         assert "Traceback" not in resp.text
-        # The application is untouched by the rejected request (spec §3.3).
+        # The application is untouched by the rejected request (docs/protocol.md §3.3).
         assert (await w.get(w.app_url)).status_code == 200
 
 

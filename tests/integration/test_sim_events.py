@@ -1,4 +1,4 @@
-"""Conformance: the event channel — next/ack, re-delivery, PGetReplaced, resync, resume (§7)."""
+"""The event channel: next/ack, redelivery, PGetReplaced, resync, resume (docs/protocol.md §7)."""
 
 from __future__ import annotations
 
@@ -194,7 +194,10 @@ async def test_forced_resume_drops_calls_and_offers_resume(
 async def test_resume_is_redelivered_when_its_response_is_lost(
     sim, sim_server, sim_credentials, abandoned_poll_parked: bool
 ) -> None:
-    """Exactly-once (spec §7.1, §7.6, check 17): re-asking the same ack repeats the package."""
+    """Exactly-once: re-asking the same ack repeats the package.
+
+    docs/protocol.md §7.1, §7.6 and §11 check 17.
+    """
     async with walker(sim_server.discovery_url, *sim_credentials) as w:
         await w.parked()
         assert (await w.start_call()).status_code == 201
@@ -208,7 +211,8 @@ async def test_resume_is_redelivered_when_its_response_is_lost(
         assert resp.status_code == 200
         assert "resume" in resp.json()["_links"], resp.json()
         # That response is lost on the wire too. Asking the same URL again must not lose the
-        # reset: either the same package (spec §7.6 bookkeeping) or a resync leading to it.
+        # reset: either the same package (docs/protocol.md §7.6, bookkeeping) or a resync leading
+        # to it.
         again = await w.pget()
         assert again.status_code == 200
         if again.json() != resp.json():

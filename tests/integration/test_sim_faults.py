@@ -1,4 +1,4 @@
-"""Conformance: fault injection — forced statuses, stalls, drops, expiry, latency (issue 2 §2)."""
+"""Conformance: fault injection (README.md) — forced statuses, stalls, drops, expiry, latency."""
 
 from __future__ import annotations
 
@@ -249,7 +249,7 @@ async def test_http_fault_endpoints_mirror_the_python_api(sim_server, sim_creden
         log = await w.http.get(f"{base}/_sim/log")
         assert log.status_code == 200
         entries = log.json()
-        if isinstance(entries, dict):  # the contract only says "the request log as JSON"
+        if isinstance(entries, dict):  # the fault API only promises "the request log as JSON"
             entries = entries.get("requests")
         assert isinstance(entries, list) and entries
         assert any(e.get("status") == 503 for e in entries), entries[-5:]

@@ -1,4 +1,4 @@
-"""Conformance: 50 applications with parked long-polls do not stall a 51st request (issue 2 §2)."""
+"""Conformance: 50 applications with parked long-polls do not stall a 51st request."""
 
 from __future__ import annotations
 

@@ -131,7 +131,10 @@ async def test_activity_expiry_after_make_me_available(sim_credentials) -> None:
 
 
 async def test_too_small_timeout_is_clamped_to_180_seconds(sim_credentials) -> None:
-    """Check 15: timeout=1 is clamped up to the 180 s minimum, so the poll stays parked."""
+    """timeout=1 is clamped up to the 180 s minimum, so the poll stays parked.
+
+    docs/protocol.md §11 check 15.
+    """
     with serving(max_poll_s=None) as (_, server):
         async with walker(server.discovery_url, *sim_credentials) as w:
             poll = asyncio.create_task(w.pget(timeout=1))
@@ -143,7 +146,10 @@ async def test_too_small_timeout_is_clamped_to_180_seconds(sim_credentials) -> N
 
 
 async def test_medium_events_wait_and_then_ride_ahead_of_a_high_one(sim_credentials) -> None:
-    """§7.4: Medium events do not release a parked poll; a High one releases all, in order."""
+    """Medium events do not release a parked poll; a High one releases all, in order.
+
+    docs/protocol.md §7.4.
+    """
     with serving(max_poll_s=None) as (_, server):
         async with walker(server.discovery_url, *sim_credentials) as w:
             poll = asyncio.create_task(w.pget(timeout=180, medium=1800))

@@ -1,15 +1,15 @@
-"""Conformance: the simulator's JSON has the keys and nesting of the vendor samples (check 42)."""
+"""The simulator's JSON has the vendor samples' keys and nesting (docs/protocol.md §11 check 42)."""
 
 from __future__ import annotations
 
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.samples import SAMPLES_DIR, load_sample
 from tests.helpers.ucwa_walker import (
     EVENT_TYPES,
     Walker,
@@ -22,15 +22,14 @@ from tests.helpers.ucwa_walker import (
 pytestmark = pytest.mark.anyio
 
 
-SAMPLES = Path(__file__).parents[2].parent / "shared" / "ucwa" / "samples"
-# Every link object may carry these (spec §1.2), whatever the sample happens to show.
+# Every link object may carry these (docs/protocol.md §1.2), whatever the sample happens to show.
 LINK_ATTRIBUTES = {"href", "title", "revision"}
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
 @cache
 def sample(name: str) -> Any:
-    return json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    return load_sample(name)
 
 
 def _kind(value: Any) -> str:
@@ -107,7 +106,7 @@ def require(doc: dict[str, Any], *paths: str) -> list[str]:
     return missing
 
 
-# Documented optional members of an error body (spec §8.1) that no vendor sample shows;
+# Documented optional members of an error body (docs/protocol.md §8.1) that no vendor sample shows;
 # None = any content (their inner keys are free-form).
 ERROR_EXTRAS = {"link": {"href": ""}, "parameters": None, "debugInfo": None}
 
@@ -128,8 +127,8 @@ async def _call_up(w: Walker) -> tuple[str, dict[str, Any]]:
     return w.url(resp.headers["location"]), done.body
 
 
-def test_the_sample_corpus_is_beside_the_repository() -> None:
-    assert (SAMPLES / "README.md").is_file(), SAMPLES
+def test_the_sample_corpus_is_in_the_repository() -> None:
+    assert (SAMPLES_DIR / "README.md").is_file(), SAMPLES_DIR
 
 
 async def test_application_create_response(shared_server, sim_credentials) -> None:
@@ -244,7 +243,8 @@ async def test_event_bodies(shared_server, sim_credentials) -> None:
         bodies = [b for b in w.bodies if b.get("sender")]
         assert bodies
         envelope = _merge([_event_envelope(sample(n)) for n in EVENT_SAMPLES])
-        # `reason` on an event is documented (spec §7.3) but no vendor event sample has one.
+        # `reason` on an event is documented (docs/protocol.md §7.3) but no vendor event sample
+        # has one.
         envelope["sender"][0]["events"][0]["reason"] = sample("errors__conflict_alreadyexists_body")
         for body in bodies:
             problems = shape_problems(_event_envelope(body), envelope)

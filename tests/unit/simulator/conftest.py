@@ -1,4 +1,4 @@
-"""A tiny spec-following test client for the simulator's own unit tests (in-process ASGI)."""
+"""A tiny protocol-following test client for the simulator's own unit tests (in-process ASGI)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Event channel semantics (spec §7): ack/next, re-delivery, resync, resume, replacement."""
+"""Event channel semantics (docs/protocol.md §7): ack/next, redelivery, resync, resume, 409."""
 
 from __future__ import annotations
 

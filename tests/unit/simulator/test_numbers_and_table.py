@@ -39,6 +39,7 @@ def test_targets() -> None:
 
 
 def test_scenario_table_matches_the_contract() -> None:
+    """The dialled numbers do what the scenario table in README.md promises."""
     expected = {
         "+14255550101": "Busy",
         "+14255550102": "Declined",

@@ -1,4 +1,4 @@
-"""The scripted far end: each dialled number produces spec §10's event sequence."""
+"""The scripted far end: each dialled number produces its docs/protocol.md §10 event sequence."""
 
 from __future__ import annotations
 
@@ -189,7 +189,8 @@ async def test_cancel_link_on_the_invitation(ucwa: Ucwa) -> None:
 
 
 async def test_cancel_after_the_call_connected_hangs_up(ucwa: Ucwa) -> None:
-    # A client that pressed "cancel" just as the far end answered still ends the call (§6.3).
+    # A client that pressed "cancel" just as the far end answered still ends the call
+    # (docs/protocol.md §6.3).
     location = await ucwa.call("tel:+14255550100")
     cancel = (await ucwa.get(location)).json()["_links"]["cancel"]["href"]
     await ucwa.until(done)

@@ -1,9 +1,7 @@
-"""The call state machine, driven by wire events only (no sockets, no loop), per spec §10 A–H."""
+"""The call state machine driven by wire events only, no sockets or loop (docs/protocol.md §10)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +19,7 @@ from app.ucwa.calls import (
 )
 from app.ucwa.events import Event, parse_batch
 from app.ucwa.models import parse_resource
-
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "ucwa" / "samples"
+from tests.helpers.samples import load_sample
 
 BASE = "https://pool.contoso.com"
 APP = "/ucwa/oauth/v1/applications/7"
@@ -45,7 +42,7 @@ class Clock:
         return self.t
 
 
-# -- JSON builders, shaped like spec §7.3 / §10 ----------------------------------------------
+# -- JSON builders, shaped like docs/protocol.md §7.3 / §10 ----------------------------------------
 
 
 def _links(**hrefs: str) -> dict[str, Any]:
@@ -464,7 +461,7 @@ def test_local_ending_is_idempotent_and_final_states_stay(call: CallTracker) -> 
     assert call.fail(CallReason(None, None, "late")) == final
 
 
-# -- aggregation tolerance (check 34) --------------------------------------------------------
+# -- aggregation tolerance (docs/protocol.md §11 check 34) -----------------------------------------
 
 
 def test_only_a_success_completion_connects(call: CallTracker) -> None:
@@ -544,7 +541,7 @@ def test_informational_notes_never_explain_a_failure(call: CallTracker) -> None:
     assert call.snapshot.reason.message == "The call could not be completed."
 
 
-# -- links, not states, drive hold (§6.4, §12 #1) ----------------------------------------------
+# -- links, not states, drive hold (docs/protocol.md §6.4, §12 #1) ---------------------------------
 
 
 def test_unknown_phone_audio_state_keeps_state_and_rereads_links(call: CallTracker) -> None:
@@ -576,7 +573,7 @@ def test_transferring_with_every_link_offers_what_the_links_say(call: CallTracke
     assert call.snapshot.actions == {CallAction.HOLD, CallAction.RESUME, CallAction.HANG_UP}
 
 
-# -- matching events to this call (check 23) --------------------------------------------------
+# -- matching events to this call (docs/protocol.md §11 check 23) ----------------------------------
 
 
 def test_invitation_events_before_the_201_are_matched_by_operation_id(call: CallTracker) -> None:
@@ -655,20 +652,16 @@ def test_reset_while_hanging_up_ends(call: CallTracker) -> None:
     assert call.reset(CallReason(None, None, "reset")).state is CallState.ENDED
 
 
-# -- vendor sample bodies (spec check 22/42) ----------------------------------------------------
-
-
-def _sample(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
+# -- vendor sample bodies (docs/protocol.md §11 checks 22, 42) -------------------------------------
 
 
 def test_vendor_started_event_then_fetched_invitation_body() -> None:
-    """The reference 'started' event has no body; the session GETs the invitation (check 22)."""
+    """The reference 'started' event has no body; the session GETs the invitation (§11 check 22)."""
     sample_base = "https://fe1.contoso.com:443"
     tracker = CallTracker("+14255551234", "74cb7404e0a247d5a2d4eb0376a47dbf")
-    (started,) = parse_batch(_sample("phoneAudioInvitation__started_event.json"), BASE).events
+    (started,) = parse_batch(load_sample("phoneAudioInvitation__started_event.json"), BASE).events
     assert tracker.wants(started) and tracker.needs_body(started)
-    body = parse_resource(_sample("phoneAudioInvitation__get_response.json"), sample_base)
+    body = parse_resource(load_sample("phoneAudioInvitation__get_response.json"), sample_base)
     snapshot = tracker.apply(started.with_resource(body))
     assert snapshot is not None and snapshot.state is CallState.CONNECTED  # state Connected
     assert snapshot.answered_by == "Joe Smith (john@contoso.com)"
@@ -677,13 +670,13 @@ def test_vendor_started_event_then_fetched_invitation_body() -> None:
 def test_vendor_phone_audio_body_with_all_links() -> None:
     sample_base = "https://fe1.contoso.com:443"
     tracker = CallTracker(NUMBER, OP)
-    invitation = parse_resource(_sample("phoneAudioInvitation__get_response.json"), sample_base)
+    invitation = parse_resource(load_sample("phoneAudioInvitation__get_response.json"), sample_base)
     (started,) = events(inv("started", op="x"))
     tracker.bind_invitation(started.link.href)
     tracker.apply(started.with_resource(invitation))  # links conversation 137 and its phoneAudio
-    (updated,) = parse_batch(_sample("phoneAudio__updated_event.json"), BASE).events
+    (updated,) = parse_batch(load_sample("phoneAudio__updated_event.json"), BASE).events
     assert tracker.needs_body(updated)
-    body = parse_resource(_sample("phoneAudio__get_response.json"), sample_base)
+    body = parse_resource(load_sample("phoneAudio__get_response.json"), sample_base)
     tracker.apply(updated.with_resource(body))
     assert tracker.snapshot.state is CallState.ON_HOLD
     assert tracker.snapshot.actions == {CallAction.HOLD, CallAction.RESUME, CallAction.HANG_UP}

@@ -1,4 +1,4 @@
-"""Every vendor sample in ../shared/ucwa/samples parses in the client (spec checks 41–42)."""
+"""Every vendor sample in tests/data/ucwa parses (docs/protocol.md §11 checks 41 and 42)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from app.ucwa.errors import ApplicationGone, ServerError
 from app.ucwa.events import EventType, parse_batch
 from app.ucwa.models import Resource, parse_error_body, parse_resource
+from tests.helpers.samples import SAMPLES_DIR
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "ucwa" / "samples"
+SAMPLES = SAMPLES_DIR
 BASE = "https://fe1.contoso.com:443"
 
 
@@ -119,7 +120,8 @@ def test_application_samples_expose_events_and_communication(name: str) -> None:
     app = _resource(name)
     assert app.rel == "application"
     events = app.link("events")
-    # The walkthroughs' events href carries ack=1, the reference page's has no query (§4.1).
+    # The walkthroughs' events href carries ack=1, the reference page's has no query
+    # (docs/protocol.md §4.1).
     assert events is not None and ("ack=1" in events or name.endswith("_ref.json"))
     communication = app.first("communication")
     assert communication is not None and communication.link("self") == communication.href
