@@ -41,7 +41,8 @@ from app.ucwa.errors import (
 )
 from app.ucwa.events import Event, EventBatch, parse_batch
 from app.ucwa.links import origin, with_params
-from app.ucwa.transport import Backoff, Sleep, Transport
+from app.ucwa.retry import Backoff
+from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from app.ucwa.errors import ApplicationGone, RemoteProtocolError, ServerError
 from app.ucwa.links import resolve
 from app.ucwa.reasons import reason_message
+from app.ucwa.retry import parse_retry_after
 
 __all__ = [
     "CIMap",
@@ -23,7 +23,6 @@ __all__ = [
     "parse_error_body",
     "parse_link",
     "parse_resource",
-    "parse_retry_after",
 ]
 
 log = logging.getLogger(__name__)
@@ -275,26 +274,6 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         folded = name.casefold()
         value = next((v for k, v in headers.items() if k.casefold() == folded), None)
     return value
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
 
 
 def parse_error_body(status: int, headers: Mapping[str, str], body: bytes) -> ServerError:

@@ -39,8 +39,9 @@ from app.ucwa.events import Event
 from app.ucwa.links import origin, resolve
 from app.ucwa.models import Resource, parse_resource
 from app.ucwa.numbers import normalize
+from app.ucwa.retry import Backoff
 from app.ucwa.status import ConnectionState, SessionStatus
-from app.ucwa.transport import Backoff, Sleep, Transport, decode_json
+from app.ucwa.transport import Sleep, Transport, decode_json
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from app.ucwa.eventchannel import (
     _parse_response,
 )
 from app.ucwa.events import Event, parse_batch
-from app.ucwa.transport import Backoff, Transport
+from app.ucwa.retry import Backoff
+from app.ucwa.transport import Transport
 
 BASE = "https://pool.contoso.com"
 EVENTS = f"{BASE}/ucwa/oauth/v1/applications/7/events?ack=1"
