@@ -1,4 +1,4 @@
-"""What a call looks like to everyone above the protocol: states, actions, reasons, snapshots.
+"""What a call looks like to everyone above the protocol: states, actions, snapshots.
 
 The table-driven state machine that produces these snapshots from wire events lives in this module
 too (added below the public types).
@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 
 from app.ucwa.events import Event, EventType
 from app.ucwa.numbers import display
-from app.ucwa.reasons import GENERIC_CALL_FAILURE, is_cancel, reason_message
+from app.ucwa.reasons import GENERIC_CALL_FAILURE, CallReason, is_cancel, reason_message
 
 __all__ = [
     "TRANSITIONS",
     "CallAction",
-    "CallReason",
     "CallSnapshot",
     "CallState",
     "CallTracker",
@@ -51,16 +50,6 @@ class CallAction(enum.Enum):
     RESUME = "resume"  # phoneAudio._links.resumePhoneAudio
     HANG_UP = "hang_up"  # phoneAudio._links.stopPhoneAudio while connected
     CANCEL = "cancel"  # invitation cancel / stopPhoneAudio while connecting
-
-
-@dataclass(frozen=True, slots=True)
-class CallReason:
-    """Why a call ended or failed: UCWA code/subcode plus one plain sentence."""
-
-    code: str | None
-    subcode: str | None
-    message: str  # plain language, e.g. "The line was busy."
-    diagnostics: str | None = None  # X-Ms-Diagnostics text when the reason came from an HTTP answer
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,14 +6,11 @@ import enum
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.ucwa.errors import RemoteProtocolError
 from app.ucwa.models import Link, Resource, parse_link, parse_resource
-from app.ucwa.reasons import reason_message
-
-if TYPE_CHECKING:
-    from app.ucwa.calls import CallReason
+from app.ucwa.reasons import CallReason, reason_message
 
 __all__ = ["Event", "EventBatch", "EventType", "parse_batch", "parse_reason"]
 
@@ -65,8 +62,6 @@ class EventBatch:
 
 def parse_reason(doc: object) -> CallReason | None:
     """A ``reason`` block ({code, subcode, message}) → CallReason with our own sentence."""
-    from app.ucwa.calls import CallReason  # calls.py imports this module; break the cycle here
-
     if not isinstance(doc, dict):
         return None
     code, subcode = doc.get("code"), doc.get("subcode")

@@ -1,10 +1,23 @@
-"""Plain sentences for UCWA error codes and subcodes (spec §8, §10, §12 #5)."""
+"""Why a call ended: CallReason, and plain sentences for UCWA codes and subcodes."""
 
 from __future__ import annotations
 
-__all__ = ["GENERIC_CALL_FAILURE", "is_cancel", "reason_message"]
+from dataclasses import dataclass
+
+__all__ = ["GENERIC_CALL_FAILURE", "CallReason", "is_cancel", "reason_message"]
 
 GENERIC_CALL_FAILURE = "The call could not be completed."
+
+
+@dataclass(frozen=True, slots=True)
+class CallReason:
+    """Why a call ended or failed: UCWA code/subcode plus one plain sentence."""
+
+    code: str | None
+    subcode: str | None
+    message: str  # plain language, e.g. "The line was busy."
+    diagnostics: str | None = None  # X-Ms-Diagnostics text when the reason came from an HTTP answer
+
 
 # Keyed by casefolded subcode: servers disagree on spelling and case (spec §12 #6).
 _BY_SUBCODE: dict[str, str] = {

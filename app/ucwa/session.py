@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol
 import httpx
 
 from app.ucwa.auth import TokenProvider, UcwaAuth
-from app.ucwa.calls import CallAction, CallReason, CallSnapshot, CallState, CallTracker
+from app.ucwa.calls import CallAction, CallSnapshot, CallState, CallTracker
 from app.ucwa.discovery import (
     DiscoveryCache,
     DiscoveryError,
@@ -39,6 +39,7 @@ from app.ucwa.events import Event
 from app.ucwa.links import origin, resolve
 from app.ucwa.models import Resource, parse_resource
 from app.ucwa.numbers import normalize
+from app.ucwa.reasons import CallReason
 from app.ucwa.retry import Backoff
 from app.ucwa.status import ConnectionState, SessionStatus
 from app.ucwa.transport import Sleep, Transport, decode_json

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
-from app.ucwa.calls import CallAction, CallReason, CallState
+from app.ucwa.calls import CallAction, CallState
+from app.ucwa.reasons import CallReason
 from app.ui.dialer_view import _OTHER, cursor_after, dial_chars
 from app.ui.mainwindow import MainWindow
 from app.ui.single_instance import SingleInstance
