@@ -19,8 +19,9 @@ from app.ucwa.errors import (
     TransportError,
     UcwaError,
 )
+from app.ucwa.listener import SessionListener
 from app.ucwa.reasons import CallReason
-from app.ucwa.session import SessionListener, UcwaSession
+from app.ucwa.session import UcwaSession
 from app.ucwa.status import ConnectionState, SessionStatus
 
 __all__ = [

@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import httpx
 
@@ -37,6 +37,7 @@ from app.ucwa.errors import (
 from app.ucwa.eventchannel import EventChannel, cancel_and_wait
 from app.ucwa.events import Event
 from app.ucwa.links import origin, resolve
+from app.ucwa.listener import SessionListener
 from app.ucwa.models import Resource, parse_resource
 from app.ucwa.numbers import normalize
 from app.ucwa.reasons import CallReason
@@ -57,11 +58,6 @@ HANG_UP_WAIT_S: Final = 10.0
 # After the server refused a cancel: how long to wait for the events saying why (connected/ended).
 CANCEL_SETTLE_S: Final = 2.0
 _RECOVERY_ATTEMPTS: Final = 8
-
-
-class SessionListener(Protocol):
-    def on_status(self, status: SessionStatus) -> None: ...
-    def on_call(self, snapshot: CallSnapshot) -> None: ...
 
 
 class UcwaSession:
