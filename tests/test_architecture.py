@@ -1,4 +1,4 @@
-"""The layering rules of ARCHITECTURE.md, checked on the real import graph."""
+"""The layering rules of docs/architecture.md, checked on the real import graph."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
 """The UCWA event channel: one long-poll producer following ``next``, one strictly ordered consumer.
 
-Theory of operation (spec §7.5, aesthetics §4.4). The producer keeps exactly one P-GET outstanding.
-When a response arrives it decides the next URL (``next``, ``resync`` or ``resume`` — never editing
-``ack``), puts the parsed batch on a queue and immediately issues the next GET, so the server can
-park it before we spend any time on the events. The consumer takes batches off the queue and hands
-their events, one by one and in order, to the session's handler; it yields to the loop every few
-milliseconds so a response with thousands of events cannot freeze the UI.
+Theory of operation (docs/protocol.md §7.5; layering in docs/architecture.md). The producer keeps
+exactly one P-GET outstanding. When a response arrives it decides the next URL (``next``, ``resync``
+or ``resume`` — never editing ``ack``), puts the parsed batch on a queue and immediately issues the
+next GET, so the server can park it before we spend any time on the events. The consumer takes
+batches off the queue and hands their events, one by one and in order, to the session's handler; it
+yields to the loop every few milliseconds so a response with thousands of events cannot freeze the
+UI.
 
 Failures: network errors, 5xx and 429 are retried on the same URL (safe: it was not acknowledged)
 with capped exponential backoff and jitter, honouring ``Retry-After``; the first one reports
@@ -72,7 +73,7 @@ class EventChannel:
         self._base = origin(events_href)
         self._params: dict[str, str | int] = {}
         if poll_timeout_s is not None:
-            # The server clamps to 180..1800; we only send in-range values (spec §7.2).
+            # The server clamps to 180..1800; we only send in-range values (docs/protocol.md §7.2).
             self._params["timeout"] = max(180, min(1800, poll_timeout_s))
         self.url = with_params(events_href, **self._params) if self._params else events_href
         self._handle_event = handle_event
@@ -81,8 +82,8 @@ class EventChannel:
         self._on_recovered = on_recovered
         self._on_failure = on_failure
         self._sleep = sleep
-        # Our read timeout must exceed the `timeout` we actually send (spec §7.2), not the value
-        # asked for before clamping; tests shorten it.
+        # Our read timeout must exceed the `timeout` we actually send (docs/protocol.md §7.2), not
+        # the value asked for before clamping; tests shorten it.
         sent_timeout = self._params.get("timeout", 180)
         self._read_timeout_s = read_timeout_s or float(sent_timeout) + 30.0
         self._backoff = backoff or Backoff(first=0.5, cap=30.0)
@@ -120,7 +121,7 @@ class EventChannel:
         return self._producer is not None and not self._producer.done()
 
     async def wait_parked(self, timeout_s: float = 5.0) -> bool:
-        """Wait until a P-GET is outstanding on the server (spec §6.2: park before calling).
+        """Wait until a P-GET is parked on the server (docs/protocol.md §6.2: park before calling).
 
         Real sockets report "request sent" through httpx's trace hook; in-process transports do
         not, so for them an outstanding request that has had a moment to arrive counts.
@@ -210,8 +211,9 @@ class EventChannel:
             replaced = garbled = 0
             self._recovered()
             if batch.resync_href:
-                # Spec §7.6/§12 #14: the server re-delivers from the first unacknowledged
-                # package, so nothing is lost; following the link is all there is to do.
+                # docs/protocol.md §7.6/§12 #14: the server re-delivers from the first
+                # unacknowledged package, so nothing is lost; following the link is all there is to
+                # do.
                 log.info("event channel: resync")
                 url = batch.resync_href
                 continue

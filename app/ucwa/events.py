@@ -1,4 +1,4 @@
-"""Sans-IO parsing of event-channel (P-GET) bodies into ordered, typed events (spec §7.3)."""
+"""Sans-IO parsing of P-GET bodies into ordered, typed events (docs/protocol.md §7.3)."""
 
 from __future__ import annotations
 
@@ -163,7 +163,8 @@ def _parse_batch(doc: object, base_url: str) -> EventBatch:
     if next_href is None and resync_href is None and resume_href is None:
         raise RemoteProtocolError("The event channel answer says neither next, resync nor resume.")
     events: list[Event] = []
-    # Order matters across sender blocks, and a sender may repeat (spec §7.3): flatten in order.
+    # Order matters across sender blocks, and a sender may repeat (docs/protocol.md §7.3): flatten
+    # in order.
     for sender in _list(doc.get("sender"), "sender"):
         if not isinstance(sender, dict):
             raise RemoteProtocolError("A sender block is not an object.")
@@ -178,8 +179,8 @@ def _parse_batch(doc: object, base_url: str) -> EventBatch:
             try:
                 event = _event(sender_rel, sender_href, raw, base_url)
             except (RemoteProtocolError, ValueError, TypeError, AttributeError, KeyError) as exc:
-                # One odd event must not cost the whole package: refusing it would re-poll the
-                # same package forever, fail the channel and drop the call (spec §7.5 keeps
+                # One odd event must not cost the whole package: refusing it would re-poll the same
+                # package forever, fail the channel and drop the call (docs/protocol.md §7.5 keeps
                 # going). The envelope above is still checked strictly.
                 log.warning("skipping a malformed event from %s: %s", sender_rel, exc)
                 continue

@@ -32,15 +32,15 @@ Sleep = Callable[[float], Awaitable[None]]
 _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # 429 says the whole request was rejected unprocessed: safe to repeat whenever retries are allowed.
 _BUSY: Final = frozenset({429})
-# These may have been half-done (spec §8.4: 500/503/504 for idempotent requests only): repeating
-# a hold/resume/stop POST could act twice.
+# These may have been half-done (docs/protocol.md §8.4: 500/503/504 for idempotent requests only):
+# repeating a hold/resume/stop POST could act twice.
 _FLAKY: Final = frozenset({500, 502, 503, 504})
 _JSON_TYPES: Final = ("application/json", "application/vnd.microsoft.com.ucwa+json")
 
 
 class Transport:
     """Sends UCWA requests; every wait is bounded by ``asyncio.timeout`` (in-process transports
-    ignore httpx's own timeouts, aesthetics §5.12)."""
+    ignore httpx's own timeouts; see docs/architecture.md)."""
 
     def __init__(
         self,
@@ -81,7 +81,7 @@ class Transport:
 
         ``retry=False`` turns every automatic repeat off (startPhoneAudio: a repeat may place a
         second call). Otherwise 429 is repeated with backoff, and 500/502/503/504/network errors
-        only for idempotent requests (spec §8.4).
+        only for idempotent requests (docs/protocol.md §8.4).
         """
         method = method.upper()
         if idempotent is None:

@@ -236,7 +236,8 @@ async def test_non_json_answer_is_a_protocol_error() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("status", [500, 503, 504])
 async def test_a_hold_post_is_not_repeated_after_a_possibly_half_done_error(status: int) -> None:
-    # Spec §8.4: 500/503/504 only for idempotent requests; a repeated hold/stop could act twice.
+    # docs/protocol.md §8.4: 500/503/504 only for idempotent requests; a repeated hold/stop could
+    # act twice.
     handler, seen = scripted(error(status, "ServiceFailure"), httpx.Response(204))
     http, transport, sleeps = make(handler)
     async with http:
