@@ -224,3 +224,131 @@ def test_the_outside_path_check_catches(rel: str, text: str) -> None:
 )
 def test_the_outside_path_check_allows_paths_inside(rel: str, text: str) -> None:
     assert _escapes(Path(rel), text) == []
+
+
+# -- No import cycles in app/ ---------------------------------------------------------------------
+# Every import counts, module-level or deferred into a function (deferring one only hides a
+# cycle); imports under ``if TYPE_CHECKING:`` never run and are left out. ``from pkg import name``
+# depends on ``pkg`` itself (its ``__init__`` runs and is asked for ``name``) and, when ``name``
+# is a submodule, on that too.
+
+
+def _module_names(root: Path) -> dict[str, bool]:
+    """Dotted name → is-a-package, for every module under ``root`` (a top-level package)."""
+    found: dict[str, bool] = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        package = parts[-1] == "__init__"
+        found[".".join(parts[:-1] if package else parts)] = package
+    return found
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    found: list[ast.Import | ast.ImportFrom] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """Which modules of the package at ``root`` each of its modules imports."""
+    modules = _module_names(root)
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, package in modules.items():
+        path = root.parent.joinpath(*name.split("."), *(["__init__"] if package else []))
+        tree = ast.parse(path.with_suffix(".py").read_text(encoding="utf-8"))
+        for node in _runtime_imports(tree):
+            targets: set[str] = set()
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            else:
+                source = node.module or ""
+                if node.level:
+                    anchor = name.split(".") if package else name.split(".")[:-1]
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                    source = ".".join([*anchor, *([source] if source else [])])
+                targets.add(source)
+                targets.update(f"{source}.{alias.name}" for alias in node.names)
+            graph[name].update(t for t in targets if t in modules and t != name)
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle (first module repeated at the end) per strongly connected group of modules."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group: set[str] = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    cycles = []
+    for group in groups:
+        start = min(group)
+        paths = {start: [start]}  # breadth-first back to ``start`` inside the group: shortest
+        queue = [start]
+        while queue:
+            node = queue.pop(0)
+            nxt_all = sorted(graph[node] & group)
+            if start in nxt_all:
+                cycles.append([*paths[node], start])
+                break
+            for nxt in nxt_all:
+                if nxt not in paths:
+                    paths[nxt] = [*paths[node], nxt]
+                    queue.append(nxt)
+    return sorted(cycles)
+
+
+def test_the_cycle_finder_sees_deferred_and_package_cycles(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from pkg.b import B\n")
+    (pkg / "b.py").write_text("def f():\n    from pkg.a import A\n")
+    (pkg / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.a\n"
+    )
+    (pkg / "sub" / "__init__.py").write_text("from pkg.sub.user import X\n")
+    (pkg / "sub" / "user.py").write_text("from pkg.sub import helper\n")
+    (pkg / "sub" / "helper.py").write_text("from . import user\n")
+    assert import_cycles(import_graph(pkg)) == [
+        ["pkg.a", "pkg.b", "pkg.a"],
+        [
+            "pkg.sub",
+            "pkg.sub.user",
+            "pkg.sub",
+        ],
+    ]
+
+
+def test_app_has_no_import_cycles() -> None:
+    cycles = [" -> ".join(cycle) for cycle in import_cycles(import_graph(APP))]
+    assert cycles == [], "import cycles in app/:\n" + "\n".join(cycles)

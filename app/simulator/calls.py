@@ -7,7 +7,7 @@ import uuid
 
 from starlette.responses import Response
 
-from app.simulator import documents as d
+import app.simulator.documents as d
 from app.simulator.context import Ctx, text_field
 from app.simulator.discovery import json_response
 from app.simulator.errors import SimError

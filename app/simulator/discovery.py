@@ -6,7 +6,7 @@ import json
 
 from starlette.responses import Response
 
-from app.simulator import documents as d
+import app.simulator.documents as d
 from app.simulator.context import Ctx
 from app.simulator.errors import JSON_TYPE, diagnostics, error_response
 

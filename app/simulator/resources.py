@@ -6,7 +6,7 @@ import time
 
 from starlette.responses import Response
 
-from app.simulator import documents as d
+import app.simulator.documents as d
 from app.simulator.context import Ctx
 from app.simulator.discovery import json_response
 from app.simulator.errors import SimError

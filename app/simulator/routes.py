@@ -12,7 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.simulator import calls, control, discovery, resources
+import app.simulator.calls as calls
+import app.simulator.control as control
+import app.simulator.discovery as discovery
+import app.simulator.resources as resources
 from app.simulator.context import Ctx
 from app.simulator.discovery import json_response
 from app.simulator.errors import SimError, error_response

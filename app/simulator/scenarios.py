@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from app.simulator import documents as d
+import app.simulator.documents as d
 from app.simulator.config import SimConfig
 from app.simulator.events import HIGH
 from app.simulator.state import Application, Conversation, Invitation, Participant, new_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.ucwa.auth import AuthChallenge, TokenProvider, UcwaAuth
-from app.ucwa.calls import CallAction, CallReason, CallSnapshot, CallState
+from app.ucwa.calls import CallAction, CallSnapshot, CallState
 from app.ucwa.discovery import DiscoveryCache, DiscoveryError, FileDiscoveryCache
 from app.ucwa.errors import (
     ApplicationGone,
@@ -19,7 +19,9 @@ from app.ucwa.errors import (
     TransportError,
     UcwaError,
 )
-from app.ucwa.session import SessionListener, UcwaSession
+from app.ucwa.listener import SessionListener
+from app.ucwa.reasons import CallReason
+from app.ucwa.session import UcwaSession
 from app.ucwa.status import ConnectionState, SessionStatus
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""What a call looks like to everyone above the protocol: states, actions, reasons, snapshots.
+"""What a call looks like to everyone above the protocol: states, actions, snapshots.
 
 The table-driven state machine that produces these snapshots from wire events lives in this module
 too (added below the public types).
@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 
 from app.ucwa.events import Event, EventType
 from app.ucwa.numbers import display
-from app.ucwa.reasons import GENERIC_CALL_FAILURE, is_cancel, reason_message
+from app.ucwa.reasons import GENERIC_CALL_FAILURE, CallReason, is_cancel, reason_message
 
 __all__ = [
     "TRANSITIONS",
     "CallAction",
-    "CallReason",
     "CallSnapshot",
     "CallState",
     "CallTracker",
@@ -54,16 +53,6 @@ class CallAction(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class CallReason:
-    """Why a call ended or failed: UCWA code/subcode plus one plain sentence."""
-
-    code: str | None
-    subcode: str | None
-    message: str  # plain language, e.g. "The line was busy."
-    diagnostics: str | None = None  # X-Ms-Diagnostics text when the reason came from an HTTP answer
-
-
-@dataclass(frozen=True, slots=True)
 class CallSnapshot:
     """One immutable picture of the current call, emitted on every change."""
 
@@ -87,10 +76,11 @@ class CallSnapshot:
 # 1. *Observation.* ``apply(event)`` looks at one wire event that ``wants()`` accepted and turns it
 #    into facts (the latest invitation / phoneAudio links, which conversation is ours, a reason)
 #    and into zero or more abstract ``_Signal``s: "the far end rings", "media connected",
-#    "the phoneAudio went away", "the invitation failed", ... The wire is messy (spec §7.4: events
-#    may be merged, skipped or regrouped; §12: states are loosely documented, unknown ones occur),
-#    so observation is tolerant: an unknown state string yields no signal, and the links are
-#    re-read on every phoneAudio update because *links, not states,* say what the user may do.
+#    "the phoneAudio went away", "the invitation failed", ... The wire is messy (events may be
+#    merged, skipped or regrouped: docs/protocol.md §7.4; states are loosely documented and
+#    unknown ones occur: docs/protocol.md §12), so observation is tolerant: an unknown state
+#    string yields no signal, and the links are re-read on every phoneAudio update because
+#    *links, not states,* say what the user may do.
 #
 # 2. *Transition.* Each signal is looked up in ``TRANSITIONS[phase][signal]``. A missing entry
 #    means "this signal does not matter in this phase" and is ignored, which is what makes the
@@ -102,7 +92,7 @@ class CallSnapshot:
 #    wait for the invitation to say why) because that decides ENDED vs FAILED and the reason.
 #    ``snapshot`` projects phase + links into the immutable CallSnapshot the UI renders.
 #
-# Decisions (spec §10, §12):
+# Decisions (docs/protocol.md §10, §12):
 # * CALLING_YOU until the invitation reaches Alerting / Forwarded / TeamRing (the server now
 #   rings the far end), then CONNECTING.
 # * CONNECTED at the first of phoneAudio Connected / invitation completed with Success (or an
@@ -233,8 +223,9 @@ _FAR_END_STATES = frozenset({"alerting", "forwarded", "teamring"})
 _FAILED_STATES = frozenset({"failed", "declined"})
 _CANCELLED_STATES = frozenset({"cancelled", "canceled"})
 
-# Events about a conversation we cannot yet tell is ours (the invitation naming it may come
-# later when the server merges events, spec §7.4) are kept this long, then replayed or dropped.
+# Events about a conversation we cannot yet tell is ours (the invitation naming it may come later
+# when the server merges events, docs/protocol.md §7.4) are kept this long, then replayed or
+# dropped.
 _PENDING_LIMIT = 64
 
 LOCAL_HANG_UP = CallReason(code=None, subcode=None, message="You hung up.")
@@ -475,7 +466,7 @@ class CallTracker:
         if resource is None:
             return  # nothing to read; the session could not fetch it
         self._phone_audio = event.link.href
-        # The link set is the whole truth about what may be done now (spec §6.4).
+        # The link set is the whole truth about what may be done now (docs/protocol.md §6.4).
         self._hold = resource.link("holdPhoneAudio")
         self._resume = resource.link("resumePhoneAudio")
         self._stop = resource.link("stopPhoneAudio")

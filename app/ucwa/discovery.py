@@ -1,4 +1,4 @@
-"""Autodiscovery: sign-in address or discovery URL → the UCWA ``applications`` URL (spec §2)."""
+"""Autodiscovery: sign-in address or discovery URL → ``applications`` URL (docs/protocol.md §2)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 MAX_HOPS: Final = 5
-# Skype for Business Online hands users between these; trusted like the user's own domain (§2.2).
+# Skype for Business Online hands users between these; trusted like the user's own domain
+# (docs/protocol.md §2.2).
 MICROSOFT_ONLINE_DOMAINS: Final = ("online.lync.com", "infra.lync.com")
 
 
@@ -115,7 +116,7 @@ class Discovered:
 
 
 def discovery_urls(address: str) -> list[str]:
-    """Internal first, then external (spec §2.1)."""
+    """Internal first, then external (docs/protocol.md §2.1)."""
     domain = sip_domain(address)
     return [f"https://lyncdiscoverinternal.{domain}", f"https://lyncdiscover.{domain}"]
 
@@ -163,7 +164,7 @@ def _in_domain(host: str, domain: str) -> bool:
 
 class TrustRules:
     """Which servers belong to the user's organisation: discovery follows links only to them and
-    UcwaAuth answers sign-in challenges only from them (spec §2.2 security check)."""
+    UcwaAuth answers sign-in challenges only from them (docs/protocol.md §2.2 security check)."""
 
     def __init__(self, domains: Sequence[str], origins: Sequence[str] = ()) -> None:
         self.domains = tuple(d.lower().strip(".") for d in domains if d and d.strip("."))
@@ -247,8 +248,8 @@ async def discover(
         try:
             return await _follow(transport, candidate, rules, max_hops)
         except (TransportError, ServerError, DiscoveryError, RemoteProtocolError) as exc:
-            # §2.1: no answer, connection error, a non-200 (an HTML page counts), a redirect out
-            # of the domain → try the next entry point.
+            # docs/protocol.md §2.1: no answer, connection error, a non-200 (an HTML page counts), a
+            # redirect out of the domain → try the next entry point.
             log.info("discovery at %s failed: %s", httpx.URL(candidate).host, exc)
             if failure is None or isinstance(failure, TransportError):
                 failure = exc  # keep the most telling reason (a refusal beats "no answer")

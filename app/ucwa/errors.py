@@ -18,10 +18,7 @@ Every error has ``user_message``: one plain sentence for a person, never a trace
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from app.ucwa.calls import CallReason
+from app.ucwa.reasons import CallReason
 
 __all__ = [
     "ApplicationGone",

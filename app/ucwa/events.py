@@ -1,4 +1,4 @@
-"""Sans-IO parsing of event-channel (P-GET) bodies into ordered, typed events (spec §7.3)."""
+"""Sans-IO parsing of P-GET bodies into ordered, typed events (docs/protocol.md §7.3)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ import enum
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.ucwa.errors import RemoteProtocolError
 from app.ucwa.models import Link, Resource, parse_link, parse_resource
-from app.ucwa.reasons import reason_message
-
-if TYPE_CHECKING:
-    from app.ucwa.calls import CallReason
+from app.ucwa.reasons import CallReason, reason_message
 
 __all__ = ["Event", "EventBatch", "EventType", "parse_batch", "parse_reason"]
 
@@ -65,8 +62,6 @@ class EventBatch:
 
 def parse_reason(doc: object) -> CallReason | None:
     """A ``reason`` block ({code, subcode, message}) → CallReason with our own sentence."""
-    from app.ucwa.calls import CallReason  # calls.py imports this module; break the cycle here
-
     if not isinstance(doc, dict):
         return None
     code, subcode = doc.get("code"), doc.get("subcode")
@@ -168,7 +163,8 @@ def _parse_batch(doc: object, base_url: str) -> EventBatch:
     if next_href is None and resync_href is None and resume_href is None:
         raise RemoteProtocolError("The event channel answer says neither next, resync nor resume.")
     events: list[Event] = []
-    # Order matters across sender blocks, and a sender may repeat (spec §7.3): flatten in order.
+    # Order matters across sender blocks, and a sender may repeat (docs/protocol.md §7.3): flatten
+    # in order.
     for sender in _list(doc.get("sender"), "sender"):
         if not isinstance(sender, dict):
             raise RemoteProtocolError("A sender block is not an object.")
@@ -183,8 +179,8 @@ def _parse_batch(doc: object, base_url: str) -> EventBatch:
             try:
                 event = _event(sender_rel, sender_href, raw, base_url)
             except (RemoteProtocolError, ValueError, TypeError, AttributeError, KeyError) as exc:
-                # One odd event must not cost the whole package: refusing it would re-poll the
-                # same package forever, fail the channel and drop the call (spec §7.5 keeps
+                # One odd event must not cost the whole package: refusing it would re-poll the same
+                # package forever, fail the channel and drop the call (docs/protocol.md §7.5 keeps
                 # going). The envelope above is still checked strictly.
                 log.warning("skipping a malformed event from %s: %s", sender_rel, exc)
                 continue

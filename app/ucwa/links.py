@@ -14,9 +14,9 @@ __all__ = ["is_loopback", "origin", "resolve", "with_params"]
 def resolve(base_url: str, href: str) -> str:
     """Return ``href`` as an absolute URL; relative hrefs are resolved against ``base_url``.
 
-    UCWA mixes absolute and host-relative hrefs (spec §1.3); an absolute href (including a
-    ``data:`` URI) is returned unchanged. Raises RemoteProtocolError for an href that is not a
-    URL at all (e.g. a broken IPv6 literal), because hrefs come from the server.
+    UCWA mixes absolute and host-relative hrefs (docs/protocol.md §1.3); an absolute href (including
+    a ``data:`` URI) is returned unchanged. Raises RemoteProtocolError for an href that is not a URL
+    at all (e.g. a broken IPv6 literal), because hrefs come from the server.
     """
     href = href.strip()
     if not href:
@@ -63,8 +63,8 @@ def is_loopback(host: str) -> bool:
 def with_params(url: str, **params: str | int) -> str:
     """Add or replace query parameters, keeping every other parameter of ``url`` byte for byte.
 
-    The server owns parameters such as ``ack=`` (spec §7.1): they are never decoded and re-encoded,
-    so an opaque value survives exactly. Only the parameters named here are replaced.
+    The server owns parameters such as ``ack=`` (docs/protocol.md §7.1): they are never decoded and
+    re-encoded, so an opaque value survives exactly. Only the parameters named here are replaced.
     """
     parts = urlsplit(url)
     kept = [

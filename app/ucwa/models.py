@@ -8,12 +8,12 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from app.ucwa.errors import ApplicationGone, RemoteProtocolError, ServerError
 from app.ucwa.links import resolve
 from app.ucwa.reasons import reason_message
+from app.ucwa.retry import parse_retry_after
 
 __all__ = [
     "CIMap",
@@ -23,7 +23,6 @@ __all__ = [
     "parse_error_body",
     "parse_link",
     "parse_resource",
-    "parse_retry_after",
 ]
 
 log = logging.getLogger(__name__)
@@ -33,12 +32,13 @@ V = TypeVar("V")
 # Deeper nesting than this is no UCWA document; refusing it keeps recursion bounded.
 MAX_DEPTH = 32
 
-# 410 subcodes that mean "stop and tell the user", not "recreate the application" (spec §4.4).
+# 410 subcodes that mean "stop and tell the user", not "recreate the application" (docs/protocol.md
+# §4.4).
 _FATAL_410 = frozenset({"toomanyapplications", "useragentnotallowed", "cannotredirect"})
 
 
 class CIMap(Mapping[str, V]):
-    """A read-only mapping with case-insensitive lookup (UCWA name casing varies, spec §1.4)."""
+    """Read-only mapping, case-insensitive lookup (name casing varies: docs/protocol.md §1.4)."""
 
     __slots__ = ("_data", "_folded")
 
@@ -141,7 +141,8 @@ def parse_link(rel: str, doc: object, base_url: str) -> Link:
 
 
 def _as_list(value: object) -> list[object]:
-    # A rel that may repeat is an array even with one element; tolerate both forms (spec §1.2).
+    # A rel that may repeat is an array even with one element; tolerate both forms (docs/protocol.md
+    # §1.2).
     if isinstance(value, list):
         return value
     return [value]
@@ -252,7 +253,7 @@ _DATE = re.compile(r"^/Date\((-?\d{1,15})(?:[+-]\d{4})?\)/$")
 
 
 def parse_date(value: object) -> datetime | None:
-    """``"/Date(1474932024822)/"`` (the JSON form, spec §1.1) or ISO 8601 → aware UTC datetime."""
+    """``"/Date(1474932024822)/"`` (JSON form, docs/protocol.md §1.1) or ISO 8601 → aware UTC."""
     if not isinstance(value, str):
         return None
     match = _DATE.match(value.strip())
@@ -277,32 +278,12 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
-
-
 def parse_error_body(status: int, headers: Mapping[str, str], body: bytes) -> ServerError:
     """Turn an HTTP error answer into a typed error (ApplicationGone for a dead application).
 
-    A body that is not a UCWA error object came from an intermediary (spec §1.1): the error then
-    carries the status only. The server's ``message`` is logged, never shown: the user gets our own
-    sentence for the subcode (spec check 38 says never parse it).
+    A body that is not a UCWA error object came from an intermediary (docs/protocol.md §1.1): the
+    error then carries the status only. The server's ``message`` is logged, never shown: the user
+    gets our own sentence for the subcode (docs/protocol.md §11 check 38: never parse it).
     """
     code: str | None = None
     subcode: str | None = None
@@ -315,7 +296,7 @@ def parse_error_body(status: int, headers: Mapping[str, str], body: bytes) -> Se
         code = raw_code if isinstance(raw_code, str) and raw_code else None
         subcode = raw_subcode if isinstance(raw_subcode, str) and raw_subcode else None
         if subcode is not None and subcode.casefold() == "none":
-            subcode = None  # spec §12 #23: "None" and absent mean the same
+            subcode = None  # docs/protocol.md §12 #23: "None" and absent mean the same
         if doc.get("debugInfo") or doc.get("message"):
             log.debug(
                 "UCWA error %s %s/%s: message=%r debugInfo=%r",

@@ -1,12 +1,25 @@
-"""Plain sentences for UCWA error codes and subcodes (spec §8, §10, §12 #5)."""
+"""Why a call ended: CallReason, and plain sentences for UCWA codes and subcodes."""
 
 from __future__ import annotations
 
-__all__ = ["GENERIC_CALL_FAILURE", "is_cancel", "reason_message"]
+from dataclasses import dataclass
+
+__all__ = ["GENERIC_CALL_FAILURE", "CallReason", "is_cancel", "reason_message"]
 
 GENERIC_CALL_FAILURE = "The call could not be completed."
 
-# Keyed by casefolded subcode: servers disagree on spelling and case (spec §12 #6).
+
+@dataclass(frozen=True, slots=True)
+class CallReason:
+    """Why a call ended or failed: UCWA code/subcode plus one plain sentence."""
+
+    code: str | None
+    subcode: str | None
+    message: str  # plain language, e.g. "The line was busy."
+    diagnostics: str | None = None  # X-Ms-Diagnostics text when the reason came from an HTTP answer
+
+
+# Keyed by casefolded subcode: servers disagree on spelling and case (docs/protocol.md §12 #6).
 _BY_SUBCODE: dict[str, str] = {
     # call outcomes (asynchronous reasons)
     "busy": "The line was busy.",
@@ -50,7 +63,7 @@ _BY_SUBCODE: dict[str, str] = {
     "limitexceeded": "A server limit was exceeded.",
 }
 
-# Used when the subcode is missing, "None" (spec §12 #23) or unknown.
+# Used when the subcode is missing, "None" (docs/protocol.md §12 #23) or unknown.
 _BY_CODE: dict[str, str] = {
     "badrequest": "The server rejected the request.",
     "forbidden": "You are not allowed to do that.",
@@ -84,5 +97,5 @@ def reason_message(code: str | None, subcode: str | None) -> str:
 
 
 def is_cancel(subcode: str | None) -> bool:
-    """True for either spelling of a cancellation, in any case (spec §12 #6)."""
+    """True for either spelling of a cancellation, in any case (docs/protocol.md §12 #6)."""
     return _key(subcode) in ("canceled", "cancelled")

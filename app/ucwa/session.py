@@ -1,69 +1,58 @@
-"""UcwaSession: sign-in, the application, its event channel and one call-via-work call at a time."""
+"""UcwaSession: the facade the GUI and the CLI use: sign-in, phones, one call at a time, close."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import httpx
 
+from app.ucwa.activecall import ActiveCall
+from app.ucwa.application import Application
 from app.ucwa.auth import TokenProvider, UcwaAuth
-from app.ucwa.calls import CallAction, CallReason, CallSnapshot, CallState, CallTracker
+from app.ucwa.calls import CallAction, CallSnapshot, CallState
 from app.ucwa.discovery import (
     DiscoveryCache,
     DiscoveryError,
     FileDiscoveryCache,
     TrustRules,
-    discover,
     trust_rules,
 )
 from app.ucwa.errors import (
     ApplicationGone,
     AuthenticationError,
-    CallFailed,
     LocalProtocolError,
     RemoteProtocolError,
     ServerError,
     SessionTakenOver,
-    TransportError,
     UcwaError,
 )
 from app.ucwa.eventchannel import EventChannel, cancel_and_wait
 from app.ucwa.events import Event
-from app.ucwa.links import origin, resolve
-from app.ucwa.models import Resource, parse_resource
+from app.ucwa.links import resolve
+from app.ucwa.listener import SessionListener
+from app.ucwa.models import parse_resource
 from app.ucwa.numbers import normalize
+from app.ucwa.recovery import Recovery
 from app.ucwa.status import ConnectionState, SessionStatus
-from app.ucwa.transport import Backoff, Sleep, Transport, decode_json
+from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SessionListener", "UcwaSession"]
+__all__ = ["UcwaSession"]
 
-# Spec §4.3 asks for ≤ 4 minutes after makeMeAvailable; the brief for ≤ 3. Stay well inside both.
+# docs/protocol.md §4.3 asks for ≤ 4 minutes after makeMeAvailable; we aim for ≤ 3: stay well inside
+# both.
 ACTIVITY_INTERVAL_S: Final = 150.0
 DELETE_TIMEOUT_S: Final = 5.0
-# After a startPhoneAudio POST whose answer was lost: how long to wait for its events.
-UNCONFIRMED_CALL_S: Final = 20.0
-HANG_UP_WAIT_S: Final = 10.0
-# After the server refused a cancel: how long to wait for the events saying why (connected/ended).
-CANCEL_SETTLE_S: Final = 2.0
-_RECOVERY_ATTEMPTS: Final = 8
-
-
-class SessionListener(Protocol):
-    def on_status(self, status: SessionStatus) -> None: ...
-    def on_call(self, snapshot: CallSnapshot) -> None: ...
 
 
 class UcwaSession:
-    """The protocol client as the GUI and the CLI see it (contract C).
+    """The protocol client as the GUI and the CLI see it (see docs/architecture.md).
 
     Everything runs on the caller's event loop; listeners are called synchronously on it.
     """
@@ -89,30 +78,24 @@ class UcwaSession:
     ) -> None:
         if not (discovery_url or address):
             raise ValueError("UcwaSession needs a discovery_url or an address")
-        self._allowed = tuple(allowed_redirect_domains)
+        if not (discovery_url or address):
+            raise ValueError("UcwaSession needs a discovery_url or an address")
+        allowed = tuple(allowed_redirect_domains)
         # One set of trust rules for discovery's links and for answering sign-in challenges: a
         # server outside the organisation never gets a link followed nor a password sent.
         try:
-            self._rules = trust_rules(
-                address=address, discovery_url=discovery_url, allowed_domains=self._allowed
+            rules = trust_rules(
+                address=address, discovery_url=discovery_url, allowed_domains=allowed
             )
         except DiscoveryError:
             # A malformed address: sign_in reports it (discovery raises the same error there);
             # until then trust nothing beyond this machine.
-            self._rules = TrustRules([])
-        self._auth = UcwaAuth(tokens, allowed=self._rules.allows)
+            rules = TrustRules([])
+        self._auth = UcwaAuth(tokens, allowed=rules.allows)
         self._transport = Transport(http, self._auth, sleep=sleep)
-        self._discovery_url = discovery_url
         self._address = address
-        self._endpoint_id = endpoint_id
-        self._user_agent = user_agent
-        self._culture = culture
         self._default_region = default_region
         self._sleep = sleep
-        # Default: remembered across starts in the platform's state dir (spec §2.4).
-        self._cache: DiscoveryCache = (
-            discovery_cache if discovery_cache is not None else FileDiscoveryCache()
-        )
         self._activity_interval_s = activity_interval_s
         self._poll_timeout_s = poll_timeout_s
         self._event_read_timeout_s = event_read_timeout_s
@@ -120,22 +103,31 @@ class UcwaSession:
         self._listeners: list[SessionListener] = []
         self.status = SessionStatus(ConnectionState.SIGNED_OUT)
         self.call = CallSnapshot(CallState.IDLE)
-        self._applications_url: str | None = None
-        self._base = ""
-        self._app: Resource | None = None
-        self._me: Resource | None = None
-        self._communication: Resource | None = None
-        self._channel: EventChannel | None = None
-        self._tracker: CallTracker | None = None
-        self._tracker_events = 0  # events applied to the current tracker (lost-201 watchdog)
-        self._invitation_href: str | None = None  # the current call's invitation (201 Location)
-        self._call_done = True
+        self._application = Application(
+            self._transport,
+            rules=rules,
+            # Default: remembered across starts in the platform's state dir (docs/protocol.md §2.4).
+            cache=discovery_cache if discovery_cache is not None else FileDiscoveryCache(),
+            address=address,
+            discovery_url=discovery_url,
+            endpoint_id=endpoint_id,
+            user_agent=user_agent,
+            culture=culture,
+            open_channel=self._new_channel,
+        )
+        self._call: ActiveCall | None = None
         self._phones: list[tuple[str, str]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._recovery: asyncio.Task[None] | None = None
+        self._recovery = Recovery(
+            self._application,
+            self._transport,
+            set_status=self._set_status,
+            reconcile_call=self._reconcile_call,
+            spawn=self._spawn,
+            sleep=sleep,
+        )
         self._activity: asyncio.Task[None] | None = None
         self._closed = False
-        self._call_changed = asyncio.Event()
 
     # -- listeners --------------------------------------------------------------------------
 
@@ -162,9 +154,6 @@ class UcwaSession:
         if snapshot == self.call:
             return
         self.call = snapshot
-        self._call_changed.set()
-        if snapshot.state.is_final:
-            self._call_done = True
         for listener in list(self._listeners):
             try:
                 listener.on_call(snapshot)
@@ -172,7 +161,8 @@ class UcwaSession:
                 log.exception("session listener failed")
 
     def _display_user(self) -> str | None:
-        uri = self._me.text("uri") if self._me is not None else None
+        me = self._application.me
+        uri = me.text("uri") if me is not None else None
         if uri:
             return uri.removeprefix("sip:")
         return self._address
@@ -192,7 +182,7 @@ class UcwaSession:
             return
         self._set_status(ConnectionState.SIGNING_IN)
         try:
-            await self._establish()
+            await self._application.establish()
         except UcwaError as exc:
             self._set_status(ConnectionState.FAILED, exc.user_message)
             raise
@@ -200,80 +190,8 @@ class UcwaSession:
         if self._activity is None:
             self._activity = self._spawn(self._report_activity())
 
-    @property
-    def _cache_key(self) -> str:
-        return self._discovery_url or (self._address or "").lower()
-
-    async def _establish(self) -> None:
-        cached = self._applications_url or self._cache.load(self._cache_key)
-        if cached and not self._rules.allows(cached):
-            # Written before the trust rules applied (or by hand): discover again instead.
-            log.warning("ignoring a cached UCWA URL outside the trusted domains")
-            self._cache.forget(self._cache_key)
-            cached = None
-        if cached:
-            try:
-                await self._create_application(cached)
-            except (TransportError, ServerError, RemoteProtocolError) as exc:
-                # Spec §2.4: a stale cache costs one discovery, nothing more.
-                log.info("cached UCWA URL failed (%s); running discovery", exc)
-                self._cache.forget(self._cache_key)
-                self._applications_url = None
-            else:
-                await self._start_channel()
-                await self._make_me_available()
-                return
-        found = await discover(
-            self._transport,
-            address=self._address,
-            discovery_url=self._discovery_url,
-            rules=self._rules,
-        )
-        await self._create_application(found.applications_url)
-        self._cache.store(self._cache_key, found.applications_url)
-        await self._start_channel()
-        await self._make_me_available()
-
-    async def _create_application(self, applications_url: str) -> None:
-        body = {
-            "userAgent": self._user_agent,
-            "endpointId": self._endpoint_id,
-            "culture": self._culture,
-        }
-        response = await self._transport.post_json(applications_url, body)
-        base = origin(applications_url)
-        doc = await decode_json(response)
-        if doc is None:
-            location = response.headers.get("location")
-            if not location:
-                raise RemoteProtocolError("The server created no application.")
-            doc = await self._transport.get_json(resolve(base, location))
-        app = parse_resource(doc, base, rel="application")
-        if app.link("events") is None:
-            raise RemoteProtocolError("The application has no event channel link.")
-        self._applications_url = applications_url
-        self._base = base
-        self._app = app
-        self._me = app.first("me")
-        self._communication = app.first("communication")
-        if self._communication is None and (href := app.link("communication")):
-            self._communication = parse_resource(
-                await self._transport.get_json(href), base, rel="communication"
-            )
-        log.info("application created at %s", httpx.URL(app.href).path)
-
-    async def _start_channel(self) -> None:
-        assert self._app is not None
-        events = self._app.link("events")
-        assert events is not None
-        if self._channel is not None:
-            await self._channel.aclose()
-        self._open_channel(events, self._poll_timeout_s, self._event_read_timeout_s)
-
-    def _open_channel(
-        self, url: str, poll_timeout_s: int | None, read_timeout_s: float | None
-    ) -> None:
-        channel = EventChannel(
+    def _new_channel(self, url: str) -> EventChannel:
+        return EventChannel(
             self._transport,
             url,
             handle_event=self._on_event,
@@ -282,35 +200,15 @@ class UcwaSession:
             on_recovered=self._on_channel_recovered,
             on_failure=self._on_channel_failure,
             sleep=self._sleep,
-            poll_timeout_s=poll_timeout_s,
-            read_timeout_s=read_timeout_s,
+            poll_timeout_s=self._poll_timeout_s,
+            read_timeout_s=self._event_read_timeout_s,
         )
-        self._channel = channel
-        channel.start()
-
-    async def _make_me_available(self) -> None:
-        # Needed for reportMyActivity (spec §4.3, §5.2); outgoing calls work without it, so a
-        # refusal is logged, not fatal.
-        href = self._me.link("makeMeAvailable") if self._me is not None else None
-        if href is None:
-            return
-        try:
-            await self._transport.post_json(href, {"supportedModalities": ["PhoneAudio"]})
-        except ServerError as exc:
-            if (exc.subcode or "").casefold() != "alreadyexists":
-                log.info("makeMeAvailable refused: %s", exc)
-        except TransportError as exc:
-            log.info("makeMeAvailable failed: %s", exc)
 
     async def _report_activity(self) -> None:
         while True:
             await self._sleep(self._activity_interval_s)
-            href = None
-            if self._me is not None:
-                href = self._me.link("reportMyActivity")
-            if href is None and self._app is not None:
-                href = self._app.link("reportMyActivity")
-            if href is None or self._recovery is not None:
+            href = self._application.activity_href()
+            if href is None or self._recovery.running:
                 continue
             try:
                 await self._transport.post_json(href, None, idempotent=True)
@@ -323,11 +221,12 @@ class UcwaSession:
 
     async def my_phones(self) -> list[tuple[str, str]]:
         """The user's own numbers [(E.164, type)], e.g. [("+14255550123", "Work")]."""
-        href = self._me.link("phones") if self._me is not None else None
+        me = self._application.me
+        href = me.link("phones") if me is not None else None
         if href is None:
             return []
         doc = await self._transport.get_json(href)
-        phones = parse_resource(doc, self._base, rel="phones", href=href)
+        phones = parse_resource(doc, self._application.base, rel="phones", href=href)
         found: list[tuple[str, str]] = []
         for phone in phones.embedded.get("phone", ()):
             number = phone.text("number")
@@ -343,8 +242,9 @@ class UcwaSession:
         return found
 
     async def _default_callback(self) -> str:
-        if self._communication is not None:
-            registered = self._communication.text("phoneNumber")
+        communication = self._application.communication
+        if communication is not None:
+            registered = communication.text("phoneNumber")
             if registered:
                 with contextlib.suppress(UcwaError):
                     return normalize(registered, default_region=self._default_region)
@@ -367,76 +267,38 @@ class UcwaSession:
         """
         to = normalize(number, default_region=self._default_region)
         phone = normalize(callback, default_region=self._default_region) if callback else None
-        if not self._call_done:
+        if self._live_call() is not None:
             raise LocalProtocolError("A call is already in progress.")
         if self.status.state not in (ConnectionState.SIGNED_IN, ConnectionState.RECONNECTING):
             raise LocalProtocolError("Sign in before calling.")
-        href = self._communication.link("startPhoneAudio") if self._communication else None
+        communication = self._application.communication
+        href = communication.link("startPhoneAudio") if communication else None
         if href is None:
             raise LocalProtocolError("Your account is not enabled for call via work.")
-        operation_id = uuid.uuid4().hex
+        if self._call is not None:
+            self._call.current = False
         # Claimed before the first await: a second dial request now sees a call in progress.
-        tracker = CallTracker(to, operation_id, now=self._now)
-        self._tracker = tracker
-        self._tracker_events = 0
-        self._invitation_href = None
-        self._call_done = False
-        self._emit_call(tracker.snapshot)
-        try:
-            if phone is None:
-                phone = await self._default_callback()
-            if self._channel is not None and not await self._channel.wait_parked():
-                log.warning("no event channel parked; calling anyway")
-            response = await self._post_start(href, to, phone, operation_id)
-        except ServerError as exc:
-            if isinstance(exc, ApplicationGone):
-                self._schedule_recovery(exc)
-            reason = CallReason(exc.code, exc.subcode, exc.user_message, exc.diagnostics)
-            self._fail_call(tracker, reason)
-            raise CallFailed(reason) from exc
-        except TransportError as exc:
-            # The call may or may not exist: never repeat the POST (it could ring twice); its
-            # events carry our operationId, so wait for them for a while.
-            log.warning("startPhoneAudio unanswered (%s); waiting for its events", exc)
-            self._spawn(self._await_unconfirmed(tracker))
-            return
-        except UcwaError as exc:
-            self._fail_call(tracker, CallReason(None, None, exc.user_message))
-            raise
-        except BaseException:
-            self._fail_call(tracker, CallReason(None, None, "The call was not placed."))
-            raise
-        location = response.headers.get("location")
-        if location:
-            self._invitation_href = resolve(self._base, location)
-            tracker.bind_invitation(self._invitation_href)
+        call = ActiveCall(
+            to,
+            transport=self._transport,
+            emit=self._emit_call,
+            channel=lambda: self._application.channel,
+            spawn=self._spawn,
+            on_application_gone=self._schedule_recovery,
+            sleep=self._sleep,
+            now=self._now,
+        )
+        self._call = call
+        await call.place(
+            href,
+            phone,
+            pick_callback=self._default_callback,
+            resolve_href=lambda location: resolve(self._application.base, location),
+        )
 
-    async def _post_start(
-        self, href: str, to: str, phone: str, operation_id: str
-    ) -> httpx.Response:
-        body = {"to": f"tel:{to}", "phoneNumber": phone, "operationId": operation_id}
-        for attempt in range(3):
-            try:
-                return await self._transport.post_json(href, body, retry=False)
-            except ServerError as exc:
-                # The server refused because no P-GET was parked: nothing was placed, so park
-                # and repeat (spec §8.4); any other refusal is final.
-                callback_channel = (exc.subcode or "").casefold() == "callbackchannelerror"
-                if exc.status != 500 or not callback_channel or attempt == 2:
-                    raise
-                if self._channel is not None:
-                    await self._channel.wait_parked()
-                await self._sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _await_unconfirmed(self, tracker: CallTracker) -> None:
-        await self._sleep(UNCONFIRMED_CALL_S)
-        if tracker is self._tracker and not self._call_done and self._tracker_events == 0:
-            self._fail_call(tracker, CallReason(None, None, "The server did not confirm the call."))
-
-    def _fail_call(self, tracker: CallTracker, reason: CallReason) -> None:
-        if tracker is self._tracker and not self._call_done:
-            self._emit_call(tracker.fail(reason))
+    def _live_call(self) -> ActiveCall | None:
+        call = self._call
+        return call if call is not None and call.live else None
 
     async def hold(self) -> None:
         await self._act(CallAction.HOLD)
@@ -445,100 +307,20 @@ class UcwaSession:
         await self._act(CallAction.RESUME)
 
     async def _act(self, action: CallAction) -> None:
-        tracker = self._tracker
-        if tracker is None or self._call_done:
+        call = self._live_call()
+        if call is None:
             raise LocalProtocolError("There is no call in progress.")
-        href = tracker.action_href(action)
-        if href is None:
-            raise LocalProtocolError(f"The server does not offer {action.value} right now.")
-        try:
-            # The transport repeats only a 429 (nothing was done); 5xx may be half-done.
-            await self._transport.post_json(href, None)
-        except ApplicationGone as exc:
-            self._schedule_recovery(exc)
-            raise
+        await call.act(action)
 
     async def hang_up(self) -> None:
         """Stop the call, or cancel it while it is being set up; does nothing when there is none."""
-        tracker = self._tracker
-        if tracker is None or self._call_done:
-            return
-        href = await self._wait_for_end_action(tracker)
-        if href is None:
-            return  # already ending, or the server never offered a way to end it
-        cancelling = href != tracker.action_href(CallAction.HANG_UP)
-        self._emit_call(tracker.local_ending())
-        try:
-            await self._transport.post_json(href, None)
-        except ServerError as exc:
-            if exc.status not in (404, 409, 410):
-                raise
-            stop = await self._connected_meanwhile(tracker) if cancelling else None
-            if stop is not None:
-                # Spec: 404/409 means "ended" only for stopPhoneAudio. On a cancel it may mean
-                # the invitation completed because the call connected just as the user
-                # cancelled: the call is live, so stop it instead of only forgetting it.
-                log.info("cancel answered %d, but the call connected; stopping it", exc.status)
-                await self._stop_after_cancel(tracker, stop)
-                return
-            # Spec §6.5 / check 31: the far end hung up first; the call is over either way.
-            log.info("stop answered %d: the call had already ended", exc.status)
-            if not cancelling and self._channel is not None:
-                await self._channel.drain(1.0)  # let the server's own ending (and reason) win
-            self._end_locally(tracker)
+        call = self._live_call()
+        if call is not None:
+            await call.hang_up()
 
-    async def _connected_meanwhile(self, tracker: CallTracker) -> str | None:
-        """After a refused cancel: apply the events in flight; the stop href if it connected."""
-        if self._channel is not None:
-            await self._channel.drain(1.0)
-        try:
-            async with asyncio.timeout(CANCEL_SETTLE_S):
-                while tracker is self._tracker and not self._call_done:
-                    if (stop := tracker.stop_after_cancel()) is not None:
-                        return stop
-                    self._call_changed.clear()
-                    await self._call_changed.wait()
-        except TimeoutError:
-            pass
-        return tracker.stop_after_cancel() if tracker is self._tracker else None
-
-    async def _stop_after_cancel(self, tracker: CallTracker, stop: str) -> None:
-        try:
-            await self._transport.post_json(stop, None)
-        except ServerError as exc:
-            if exc.status not in (404, 409, 410):
-                raise
-            # For stopPhoneAudio a 404/409 does mean the call already ended (spec §6.5).
-            log.info("stop answered %d: the call had already ended", exc.status)
-            self._end_locally(tracker)
-
-    async def _wait_for_end_action(self, tracker: CallTracker) -> str | None:
-        # Right after dialling the server has not yet offered cancel/stop; the user's "hang up"
-        # must still win, so wait (bounded) for the first link that ends the call.
-        try:
-            async with asyncio.timeout(HANG_UP_WAIT_S):
-                while tracker is self._tracker and not self._call_done:
-                    href = tracker.action_href(CallAction.HANG_UP) or tracker.action_href(
-                        CallAction.CANCEL
-                    )
-                    if href is not None or self.call.state is CallState.ENDING:
-                        return href
-                    self._call_changed.clear()
-                    await self._call_changed.wait()
-        except TimeoutError:
-            log.warning("the server offered no way to end the call")
-        return None
-
-    def _end_locally(self, tracker: CallTracker) -> None:
-        if tracker is self._tracker and not self._call_done:
-            # The tracker only knows server-confirmed endings; this one we inferred (spec §6.5).
-            ended = dataclasses.replace(
-                tracker.snapshot,
-                state=CallState.ENDED,
-                actions=frozenset(),
-                reason=CallReason(None, None, "The call had already ended."),
-            )
-            self._emit_call(ended)
+    async def _reconcile_call(self) -> None:
+        if (call := self._live_call()) is not None:
+            await call.reconcile()
 
     # -- events -----------------------------------------------------------------------------
 
@@ -547,25 +329,18 @@ class UcwaSession:
         if body is not None:
             rel = event.link.rel.casefold()
             if rel == "communication":
-                self._communication = body
+                self._application.communication = body
             elif rel == "me":
-                self._me = body
-        tracker = self._tracker
-        if tracker is None or self._call_done or not tracker.wants(event):
-            return
-        self._tracker_events += 1
-        if tracker.needs_body(event):
-            event = await self._with_body(event)
-        snapshot = tracker.apply(event)
-        if snapshot is not None and tracker is self._tracker:
-            self._emit_call(snapshot)
-        # Waiters also need changes the snapshot does not show (cancelling → connected).
-        self._call_changed.set()
+                self._application.me = body
+        if (call := self._live_call()) is not None:
+            await call.on_event(event, self._with_body)
 
     async def _with_body(self, event: Event) -> Event:
         try:
             doc = await self._transport.get_json(event.link.href)
-            resource = parse_resource(doc, self._base, rel=event.link.rel, href=event.link.href)
+            resource = parse_resource(
+                doc, self._application.base, rel=event.link.rel, href=event.link.href
+            )
         except ServerError as exc:
             log.info("event target %s is gone (%s)", event.link.rel, exc.status)
             return event
@@ -575,21 +350,17 @@ class UcwaSession:
         return event.with_resource(resource)
 
     async def _on_resume(self) -> None:
-        # The server dropped its transient state (spec §7.6): calls are gone without events.
-        tracker = self._tracker
-        if tracker is not None and not self._call_done:
-            reason = CallReason(
-                "Informational", "Resume", "The server reset the connection; the call ended."
-            )
-            self._emit_call(tracker.reset(reason))
-            self._call_done = True
+        # The server dropped its transient state (docs/protocol.md §7.6): calls are gone without
+        # events.
+        if (call := self._live_call()) is not None:
+            call.server_reset()
 
     def _on_channel_reconnecting(self, detail: str) -> None:
         if self.status.state == ConnectionState.SIGNED_IN:
             self._set_status(ConnectionState.RECONNECTING, detail)
 
     def _on_channel_recovered(self) -> None:
-        if self.status.state == ConnectionState.RECONNECTING and self._recovery is None:
+        if self.status.state == ConnectionState.RECONNECTING and not self._recovery.running:
             self._set_status(ConnectionState.SIGNED_IN)
 
     def _on_channel_failure(self, exc: UcwaError) -> None:
@@ -606,114 +377,9 @@ class UcwaSession:
         else:
             self._set_status(ConnectionState.FAILED, exc.user_message)
 
-    # -- recovery ---------------------------------------------------------------------------
-
     def _schedule_recovery(self, cause: UcwaError) -> None:
-        if self._closed or self._recovery is not None:
-            return
-        self._recovery = self._spawn(self._recover(cause))
-
-    async def _recover(self, cause: UcwaError) -> None:
-        """Re-create the application and its event channel (spec §4.4), keeping the call's state."""
-        try:
-            self._set_status(ConnectionState.RECONNECTING, "Reconnecting to the server…")
-            if await self._application_alive(cause):
-                # The 404 was about something else (spec §12 #22); keep the application.
-                if self._channel is None or not self._channel.running:
-                    log.info("application still exists; restarting the event channel only")
-                    await self._restart_channel_same_url()
-            else:
-                await self._recreate()
-                await self._reconcile_call()
-            self._set_status(ConnectionState.SIGNED_IN)
-        except AuthenticationError as exc:
-            self._set_status(ConnectionState.FAILED, exc.user_message)
-        except UcwaError as exc:
-            self._set_status(ConnectionState.FAILED, f"Could not reconnect: {exc.user_message}")
-        finally:
-            self._recovery = None
-
-    async def _application_alive(self, cause: UcwaError) -> bool:
-        # Spec §12 #22: a 404 ApplicationNotFound may be about an expired sub-resource. Confirm.
-        if not (isinstance(cause, ServerError) and cause.status == 404) or self._app is None:
-            return False
-        try:
-            await self._transport.get_json(self._app.href)
-        except (ServerError, TransportError, RemoteProtocolError):
-            return False
-        return True
-
-    async def _restart_channel_same_url(self) -> None:
-        old = self._channel
-        url = old.url if old is not None else None
-        if old is not None:
-            await old.aclose()
-        if url is None:
-            await self._start_channel()
-            return
-        # Same parameters as the first channel: with_params replaces the ones the URL already
-        # carries (the ack stays verbatim), and a later `resume` must re-send them (spec §7.2).
-        self._open_channel(url, self._poll_timeout_s, self._event_read_timeout_s)
-
-    async def _recreate(self) -> None:
-        backoff = Backoff(first=0.5, cap=30.0)
-        if self._channel is not None:
-            await self._channel.aclose()
-        last: UcwaError | None = None
-        for _ in range(_RECOVERY_ATTEMPTS):
-            try:
-                if self._applications_url is None:
-                    found = await discover(
-                        self._transport,
-                        address=self._address,
-                        discovery_url=self._discovery_url,
-                        rules=self._rules,
-                    )
-                    self._applications_url = found.applications_url
-                    self._cache.store(self._cache_key, found.applications_url)
-                await self._create_application(self._applications_url)
-                await self._start_channel()
-                await self._make_me_available()
-                return
-            except AuthenticationError:
-                raise
-            except (ServerError, DiscoveryError) as exc:
-                last = exc
-                if isinstance(exc, ServerError) and exc.status in (403, 404, 502):
-                    self._applications_url = None  # the pool moved: discover again (spec §2.4)
-                elif isinstance(exc, ServerError) and exc.status < 500 and exc.status != 429:
-                    raise
-                await self._sleep(backoff.next(getattr(exc, "retry_after", None)))
-            except (TransportError, RemoteProtocolError) as exc:
-                last = exc
-                await self._sleep(backoff.next())
-        assert last is not None
-        raise last
-
-    async def _reconcile_call(self) -> None:
-        """After a new application: does the call we knew about still exist on the server?"""
-        tracker = self._tracker
-        if tracker is None or self._call_done:
-            return
-        href = self._invitation_href
-        alive = False
-        if href is not None:
-            try:
-                await self._transport.get_json(href)
-                alive = True
-            except (ServerError, RemoteProtocolError):
-                alive = False
-            except TransportError:
-                return  # cannot tell yet; keep what we know
-        if not alive:
-            self._fail_call(
-                tracker,
-                CallReason(
-                    "Gone",
-                    "ApplicationNotFound",
-                    "The connection to the server was lost and the call ended.",
-                ),
-            )
+        if not self._closed:
+            self._recovery.schedule(cause)
 
     # -- lifetime ---------------------------------------------------------------------------
 
@@ -734,9 +400,8 @@ class UcwaSession:
             return
         self._closed = True
         await cancel_and_wait(list(self._tasks))
-        if self._channel is not None:
-            await self._channel.aclose()
-        app, self._app = self._app, None
+        await self._application.close_channel()
+        app, self._application.resource = self._application.resource, None
         if app is not None:
             try:
                 async with asyncio.timeout(DELETE_TIMEOUT_S):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
 import ssl
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
@@ -23,66 +21,26 @@ from app.ucwa.errors import (
     TransportError,
 )
 from app.ucwa.models import parse_error_body
+from app.ucwa.retry import Backoff, parse_retry_after
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Backoff", "Sleep", "Transport", "parse_retry_after"]
+__all__ = ["Sleep", "Transport"]
 
 Sleep = Callable[[float], Awaitable[None]]
 
 _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # 429 says the whole request was rejected unprocessed: safe to repeat whenever retries are allowed.
 _BUSY: Final = frozenset({429})
-# These may have been half-done (spec §8.4: 500/503/504 for idempotent requests only): repeating
-# a hold/resume/stop POST could act twice.
+# These may have been half-done (docs/protocol.md §8.4: 500/503/504 for idempotent requests only):
+# repeating a hold/resume/stop POST could act twice.
 _FLAKY: Final = frozenset({500, 502, 503, 504})
 _JSON_TYPES: Final = ("application/json", "application/vnd.microsoft.com.ucwa+json")
 
 
-class Backoff:
-    """Capped exponential backoff with jitter; ``Retry-After`` wins when the server sends it."""
-
-    def __init__(
-        self,
-        first: float = 0.5,
-        cap: float = 30.0,
-        *,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self.first, self.cap, self._rng = first, cap, rng
-        self.attempt = 0
-
-    def next(self, retry_after: float | None = None) -> float:
-        ceiling = min(self.cap, self.first * 2.0 ** min(self.attempt, 30))
-        self.attempt += 1
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.cap)
-        # Half fixed, half random: never zero (no hot loop), still spreads clients apart.
-        return ceiling / 2 + self._rng() * ceiling / 2
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
-def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds from ``Retry-After`` (delta-seconds or HTTP date); None when absent or garbled."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now())
-
-
 class Transport:
     """Sends UCWA requests; every wait is bounded by ``asyncio.timeout`` (in-process transports
-    ignore httpx's own timeouts, aesthetics §5.12)."""
+    ignore httpx's own timeouts; see docs/architecture.md)."""
 
     def __init__(
         self,
@@ -123,7 +81,7 @@ class Transport:
 
         ``retry=False`` turns every automatic repeat off (startPhoneAudio: a repeat may place a
         second call). Otherwise 429 is repeated with backoff, and 500/502/503/504/network errors
-        only for idempotent requests (spec §8.4).
+        only for idempotent requests (docs/protocol.md §8.4).
         """
         method = method.upper()
         if idempotent is None:

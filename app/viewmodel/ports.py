@@ -10,12 +10,8 @@ from typing import Protocol
 from app import settings as settings_module
 from app.settings import Settings
 from app.ucwa.calls import CallSnapshot
+from app.ucwa.listener import SessionListener as SessionListener  # re-exported for the ports
 from app.ucwa.status import SessionStatus
-
-
-class SessionListener(Protocol):
-    def on_status(self, status: SessionStatus) -> None: ...
-    def on_call(self, snapshot: CallSnapshot) -> None: ...
 
 
 class CallService(Protocol):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.ucwa.calls import CallAction, CallReason, CallState
+from app.ucwa.calls import CallAction, CallState
+from app.ucwa.reasons import CallReason
 from app.ui.mainwindow import MainWindow
 from app.viewmodel.ports import Account
 from app.viewmodel.shell import AppViewModel

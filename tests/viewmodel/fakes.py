@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from pytestqt.qtbot import QtBot
 
-from app.ucwa.calls import CallAction, CallReason, CallSnapshot, CallState
+from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.reasons import CallReason
 from app.ucwa.status import ConnectionState, SessionStatus
 from app.viewmodel.ports import Account, CallService, SessionListener
 

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.ucwa.calls import CallAction, CallReason, CallSnapshot, CallState
+from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.reasons import CallReason
 from app.ucwa.status import ConnectionState
 from app.viewmodel.call import IN_CALL_HINT, CallViewModel
 from tests.viewmodel.fakes import FakeCallService

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from app.ucwa.errors import ApplicationGone, RemoteProtocolError, SessionTakenOver, UcwaError
-from app.ucwa.eventchannel import (
-    EventChannel,
-    _decode_yielding,
-    _deferred_events,
-    _parse_response,
-)
-from app.ucwa.events import Event, parse_batch
-from app.ucwa.transport import Backoff, Transport
+from app.ucwa.errors import ApplicationGone, SessionTakenOver, UcwaError
+from app.ucwa.eventchannel import EventChannel
+from app.ucwa.events import Event
+from app.ucwa.retry import Backoff
+from app.ucwa.transport import Transport
 
 BASE = "https://pool.contoso.com"
 EVENTS = f"{BASE}/ucwa/oauth/v1/applications/7/events?ack=1"
@@ -348,51 +341,6 @@ async def test_consumer_yields_to_the_loop_during_a_huge_batch() -> None:
     assert rec.events == [str(i) for i in range(40)]
     # Other tasks ran between events (the loop was never held for the whole batch).
     assert len(set(ticks_seen)) >= 5
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=30,
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(json_values, st.sampled_from([None, 0, 2]))
-def test_sliced_json_decoding_equals_json_loads(value: Any, indent: int | None) -> None:
-    text = json.dumps(value, indent=indent)
-    assert asyncio.run(_decode_yielding(text)) == json.loads(text)
-
-
-@pytest.mark.parametrize("bad", ["", "{", '{"a" 1}', "[1 2]", "[1,]", '{"a":1}x', "{1:2}"])
-def test_sliced_json_decoding_rejects_what_json_rejects(bad: str) -> None:
-    with pytest.raises(ValueError):
-        json.loads(bad)
-    with pytest.raises(ValueError):
-        asyncio.run(_decode_yielding(bad))
-
-
-@pytest.mark.anyio
-async def test_a_huge_answer_is_parsed_in_slices_to_the_same_events() -> None:
-    doc = body(2, *[str(i) for i in range(3000)])
-    doc["sender"].append({"rel": "communication", "href": "/comm", "events": []})
-    doc["sender"].append(body(None, "tail")["sender"][0])
-    raw = json.dumps(doc).encode()
-    assert len(raw) > 128 * 1024
-    expected = parse_batch(json.loads(raw), BASE)
-    head, deferred = await _parse_response(httpx.Response(200, content=raw), BASE)
-    assert deferred is not None
-    assert head.next_href == expected.next_href
-    assert tuple(_deferred_events(deferred, BASE)) == expected.events
-
-
-@pytest.mark.anyio
-async def test_a_huge_answer_with_a_bad_envelope_is_refused_whole() -> None:
-    doc = body(2, *[str(i) for i in range(3000)])
-    del doc["sender"][0]["href"]  # events without a sender: nothing can be matched to a call
-    raw = json.dumps(doc).encode()
-    with pytest.raises(RemoteProtocolError):
-        await _parse_response(httpx.Response(200, content=raw), BASE)
 
 
 @pytest.mark.anyio

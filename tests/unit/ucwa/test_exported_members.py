@@ -13,7 +13,7 @@ def test_exported_members() -> None:
         assert getattr(app.ucwa, name).__module__.startswith("app.ucwa.")
 
 
-def test_the_contract_names_are_public() -> None:
+def test_the_names_the_gui_and_cli_rely_on_are_public() -> None:
     needed = {
         "UcwaSession",
         "SessionListener",

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.ucwa.errors import ApplicationGone, RemoteProtocolError, ServerError
-from app.ucwa.models import Link, parse_date, parse_error_body, parse_resource, parse_retry_after
+from app.ucwa.models import Link, parse_date, parse_error_body, parse_resource
 
 BASE = "https://pool.contoso.com"
 
@@ -243,19 +243,6 @@ def test_subcode_none_means_absent() -> None:
 def test_unknown_subcode_has_a_plain_message() -> None:
     err = parse_error_body(400, {}, _body(code="BadRequest", subcode="BrandNew"))
     assert err.user_message == "The server rejected the request."
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(None, None), ("3", 3.0), (" 1.5 ", 1.5), ("-4", 0.0), ("soon", None), ("nan", None)],
-)
-def test_retry_after_seconds(value: str | None, expected: float | None) -> None:
-    assert parse_retry_after(value) == expected
-
-
-def test_retry_after_http_date() -> None:
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert parse_retry_after("Thu, 01 Jan 2026 12:00:30 GMT", now=now) == 30.0
 
 
 @settings(max_examples=150)

@@ -306,8 +306,8 @@ async def test_a_cancel_that_crosses_the_answer_stops_the_connected_call(rig: Ri
 
 @pytest.mark.anyio
 async def test_a_restarted_channel_still_resends_its_parameters_after_resume(rig: Rig) -> None:
-    # Spec §7.2: the server forgets `timeout` on resume; a channel restarted on the same URL
-    # (application still alive) must re-send it like the first one, or polls get the default.
+    # docs/protocol.md §7.2: the server forgets `timeout` on resume; a channel restarted on the same
+    # URL (application still alive) must re-send it like the first one, or polls get the default.
     session = rig.session()
     await session.sign_in()
     polls = lambda: [u for u in rig.capture.urls if "/events" in u]  # noqa: E731

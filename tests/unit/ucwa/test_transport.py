@@ -18,7 +18,7 @@ from app.ucwa.errors import (
     ServerError,
     TransportError,
 )
-from app.ucwa.transport import Backoff, Transport, decode_json, parse_retry_after
+from app.ucwa.transport import Transport, decode_json
 
 URL = "https://pool.contoso.com/ucwa/oauth/v1/applications/1/me"
 
@@ -110,14 +110,6 @@ async def test_backoff_grows_with_jitter_when_no_retry_after() -> None:
         with pytest.raises(ServerError):
             await transport.request("GET", URL)
     assert sleeps.delays == [0.375, 0.75, 1.5]  # ceiling/2 + 0.5 * ceiling/2
-
-
-def test_backoff_caps_and_resets() -> None:
-    backoff = Backoff(first=1.0, cap=4.0, rng=lambda: 1.0)
-    assert [backoff.next() for _ in range(5)] == [1.0, 2.0, 4.0, 4.0, 4.0]
-    backoff.reset()
-    assert backoff.next() == 1.0
-    assert backoff.next(retry_after=99) == 4.0
 
 
 @pytest.mark.anyio
@@ -241,18 +233,11 @@ async def test_non_json_answer_is_a_protocol_error() -> None:
             await transport.get_json(URL)
 
 
-def test_retry_after_forms() -> None:
-    assert parse_retry_after("5") == 5.0
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("soon") is None
-    date = "Wed, 21 Oct 2015 07:28:10 GMT"
-    assert parse_retry_after(date, now=lambda: 1445412480.0) == 10.0
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("status", [500, 503, 504])
 async def test_a_hold_post_is_not_repeated_after_a_possibly_half_done_error(status: int) -> None:
-    # Spec §8.4: 500/503/504 only for idempotent requests; a repeated hold/stop could act twice.
+    # docs/protocol.md §8.4: 500/503/504 only for idempotent requests; a repeated hold/stop could
+    # act twice.
     handler, seen = scripted(error(status, "ServiceFailure"), httpx.Response(204))
     http, transport, sleeps = make(handler)
     async with http:

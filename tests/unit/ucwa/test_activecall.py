@@ -1,0 +1,180 @@
+"""The call in progress on its own: placing it, the watchdog, refusals, reconciling, retiring."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import pytest
+
+from app.ucwa.activecall import ActiveCall
+from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.errors import CallFailed, LocalProtocolError, UcwaError
+from app.ucwa.reasons import CallReason
+from app.ucwa.transport import Transport
+
+BASE = "https://pool.contoso.com"
+START = f"{BASE}/ucwa/oauth/v1/applications/7/communication/startPhoneAudio"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def error(status: int, code: str, subcode: str | None = None) -> httpx.Response:
+    return httpx.Response(status, json={"code": code, "subcode": subcode})
+
+
+class Rig:
+    def __init__(self, handler: Handler) -> None:
+        self.requests: list[httpx.Request] = []
+
+        def record(request: httpx.Request) -> httpx.Response:
+            self.requests.append(request)
+            return handler(request)
+
+        self.http = httpx.AsyncClient(transport=httpx.MockTransport(record))
+        self.snapshots: list[CallSnapshot] = []
+        self.gone: list[UcwaError] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+        async def no_sleep(_: float) -> None:
+            await asyncio.sleep(0)
+
+        def spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+            task = asyncio.get_running_loop().create_task(coro)
+            self.tasks.append(task)
+            return task
+
+        self.call = ActiveCall(
+            "+14255550100",
+            transport=Transport(self.http, None, sleep=no_sleep),
+            emit=self.snapshots.append,
+            channel=lambda: None,
+            spawn=spawn,
+            on_application_gone=self.gone.append,
+            sleep=no_sleep,
+        )
+
+    async def place(self) -> None:
+        await self.call.place(
+            START,
+            "+14255550123",
+            pick_callback=_never,
+            resolve_href=lambda location: BASE + location,
+        )
+
+
+async def _never() -> str:
+    raise AssertionError("the callback was given")
+
+
+@pytest.mark.anyio
+async def test_a_placed_call_knows_its_invitation_and_who_to_ring() -> None:
+    rig = Rig(lambda _: httpx.Response(201, headers={"location": "/inv/1"}))
+    async with rig.http:
+        await rig.place()
+    assert rig.call.invitation_href == f"{BASE}/inv/1"
+    assert rig.call.live
+    assert rig.snapshots and not rig.snapshots[0].state.is_final
+    sent = rig.requests[0].read().decode()
+    assert "tel:+14255550100" in sent and rig.call.operation_id in sent
+
+
+@pytest.mark.anyio
+async def test_a_refused_call_fails_with_the_servers_reason() -> None:
+    rig = Rig(lambda _: error(403, "Forbidden", "DialOutNotAllowed"))
+    async with rig.http:
+        with pytest.raises(CallFailed) as caught:
+            await rig.place()
+    assert caught.value.reason.subcode == "DialOutNotAllowed"
+    assert rig.snapshots[-1].state is CallState.FAILED
+    assert not rig.call.live
+    assert rig.gone == []
+
+
+@pytest.mark.anyio
+async def test_a_lost_application_on_dialling_asks_for_recovery() -> None:
+    rig = Rig(lambda _: error(404, "NotFound", "ApplicationNotFound"))
+    async with rig.http:
+        with pytest.raises(CallFailed):
+            await rig.place()
+    assert len(rig.gone) == 1
+
+
+@pytest.mark.anyio
+async def test_an_unanswered_dial_is_not_repeated_and_fails_when_nothing_confirms_it() -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("down", request=request)
+
+    rig = Rig(unreachable)
+    async with rig.http:
+        await rig.place()  # no exception: the call may exist; its events would say so
+        assert rig.call.live
+        await asyncio.gather(*rig.tasks)
+    assert len(rig.requests) == 1
+    assert rig.snapshots[-1].state is CallState.FAILED
+    assert rig.snapshots[-1].reason is not None
+    assert "did not confirm" in rig.snapshots[-1].reason.message
+
+
+@pytest.mark.anyio
+async def test_a_call_that_vanished_with_the_application_is_failed_on_reconcile() -> None:
+    answers = iter(
+        [httpx.Response(201, headers={"location": "/inv/1"}), error(404, "NotFound", None)]
+    )
+    rig = Rig(lambda _: next(answers))
+    async with rig.http:
+        await rig.place()
+        await rig.call.reconcile()
+    assert rig.requests[-1].method == "GET" and rig.requests[-1].url.path == "/inv/1"
+    assert rig.snapshots[-1].state is CallState.FAILED
+    assert rig.snapshots[-1].reason is not None
+    assert rig.snapshots[-1].reason.subcode == "ApplicationNotFound"
+
+
+@pytest.mark.anyio
+async def test_a_call_still_on_the_server_survives_reconcile() -> None:
+    answers = iter([httpx.Response(201, headers={"location": "/inv/1"}), httpx.Response(200)])
+    rig = Rig(lambda _: next(answers))
+    async with rig.http:
+        await rig.place()
+        await rig.call.reconcile()
+    assert rig.call.live
+    assert not rig.snapshots[-1].state.is_final
+
+
+@pytest.mark.anyio
+async def test_a_server_reset_ends_the_call_with_a_reason() -> None:
+    rig = Rig(lambda _: httpx.Response(201))
+    async with rig.http:
+        await rig.place()
+    rig.call.server_reset()
+    assert not rig.call.live
+    assert rig.snapshots[-1].reason is not None
+    assert rig.snapshots[-1].reason.subcode == "Resume"
+
+
+@pytest.mark.anyio
+async def test_a_replaced_call_publishes_nothing_and_refuses_actions() -> None:
+    rig = Rig(lambda _: httpx.Response(201))
+    async with rig.http:
+        await rig.place()
+        rig.call.current = False  # the session started the next call
+        published = len(rig.snapshots)
+        rig.call.server_reset()
+        rig.call.fail(CallReason(None, None, "late"))
+        await rig.call.hang_up()
+        with pytest.raises(LocalProtocolError):
+            await rig.call.act(CallAction.HOLD)
+    assert len(rig.snapshots) == published
+    assert len(rig.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_hold_that_the_server_does_not_offer_is_refused_locally() -> None:
+    rig = Rig(lambda _: httpx.Response(201))
+    async with rig.http:
+        await rig.place()
+        with pytest.raises(LocalProtocolError):
+            await rig.call.act(CallAction.HOLD)
+    assert len(rig.requests) == 1
