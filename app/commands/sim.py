@@ -42,11 +42,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token-lifetime", type=_positive, default=8 * 3600, metavar="S", help="token lifetime"
     )
+    parser.add_argument(
+        "--profile",
+        choices=("realistic", "permissive"),
+        default=SimConfig.profile,
+        help="realistic: behaves like the vendor's recorded traces; permissive: offers everything",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     config = SimConfig(
-        speed=args.speed, max_poll_s=args.max_poll, token_lifetime_s=args.token_lifetime
+        speed=args.speed,
+        max_poll_s=args.max_poll,
+        token_lifetime_s=args.token_lifetime,
+        profile=args.profile,
     )
     sim = Simulator(config)
     idp = None

@@ -8,10 +8,11 @@ import uuid
 from starlette.responses import Response
 
 import app.simulator.documents as d
+import app.simulator.incoming as incoming
 from app.simulator.context import Ctx, text_field
+from app.simulator.dial_plan import dial_number, dial_target
 from app.simulator.discovery import json_response
 from app.simulator.errors import SimError
-from app.simulator.numbers import normalize_number, normalize_target
 from app.simulator.resources import no_content, paths, phone_audio_allowed, the_app
 from app.simulator.scenarios import Call
 from app.simulator.state import Application, Conversation, Invitation, Participant, new_id
@@ -39,6 +40,8 @@ async def start_phone_audio(ctx: Ctx) -> Response:
     data = await ctx.json_input()
     if not phone_audio_allowed(ctx, app.user):
         raise SimError(403, message="Phone audio is not listed in the capabilities of this user.")
+    if app.lurker and not app.made_available:
+        raise SimError(409, "MakeMeAvailableRequired", "Call makeMeAvailable first.")
     to_raw = text_field(data, "to", limit=256, required=True)
     assert to_raw is not None
     operation_id = text_field(data, "operationId", limit=50, required=False)
@@ -60,8 +63,8 @@ async def start_phone_audio(ctx: Ctx) -> Response:
             "'phoneNumber' is required: no callback number is registered",
             parameters={"phoneNumber": "required"},
         )
-    target = normalize_target(to_raw)
-    callback = "tel:" + normalize_number(number_raw, "phoneNumber")
+    target = dial_target(ctx.sim.config, to_raw)
+    callback = "tel:" + dial_number(ctx.sim.config, number_raw, "phoneNumber")
     # Checked now, not "ever": a client whose event channel died must hear about it here (and
     # park again, then retry) instead of placing a call whose events nobody will read.
     if not app.channel.reachable(ctx.sim.config.callback_channel_grace_s):
@@ -121,6 +124,8 @@ async def invitation_cancel(ctx: Ctx) -> Response:
     if inv is None or inv.conversation_id not in app.conversations:
         raise SimError(404, "ResourceNotFound", code="NotFound")
     conv = app.conversations[inv.conversation_id]
+    if inv.direction == "Incoming":
+        raise SimError(409, message="An incoming invitation is declined, not cancelled.")
     if inv.pending:
         _call(ctx, app, conv).cancel()
         return no_content()
@@ -132,6 +137,23 @@ async def invitation_cancel(ctx: Ctx) -> Response:
         _call(ctx, app, conv).stop()
         return no_content()
     raise SimError(409, message="The invitation is no longer pending.")
+
+
+async def invitation_answer(ctx: Ctx) -> Response:
+    """accept / decline of an incoming invitation (incoming.py): only decline is simulated."""
+    app = the_app(ctx)
+    await ctx.body()
+    inv = app.invitations.get(ctx.params["inv"])
+    if inv is None or inv.conversation_id not in app.conversations:
+        raise SimError(404, "ResourceNotFound", code="NotFound")
+    if inv.direction != "Incoming" or not inv.pending:
+        raise SimError(409, message="The invitation is not a pending incoming one.")
+    if ctx.params["answer"] == "accept":
+        raise SimError(
+            409, "OperationNotSupported", "Phone audio is answered by picking up the phone."
+        )
+    incoming.decline(_call(ctx, app, app.conversations[inv.conversation_id]))
+    return no_content()
 
 
 async def conversations_get(ctx: Ctx) -> Response:
@@ -155,6 +177,10 @@ async def conversation_delete(ctx: Ctx) -> Response:
 async def phone_audio_get(ctx: Ctx) -> Response:
     app = the_app(ctx)
     conv = _conversation(app, ctx.params["conv"])
+    forced = ctx.sim.faults.take_phone_audio_error()
+    if forced is not None:
+        status, code, subcode = forced
+        raise SimError(status, subcode, code=code)
     return json_response(d.phone_audio_doc(conv, paths(ctx, app)))
 
 

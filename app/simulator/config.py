@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-RedirectMode = Literal["none", "root", "user", "loop"]
+RedirectMode = Literal["none", "root", "user", "loop", "host"]
+Profile = Literal["permissive", "realistic"]
+"""'permissive': everything is offered from the start (the simulator's original behaviour).
+'realistic': behaves like the vendor's recorded walkthrough traces (see the knobs below)."""
+
+
+# Base seconds a realistic server holds Medium events (the walkthrough's `communication updated`
+# arrives "seconds later"); EventsInUCWA's default `medium` is 5 s.
+REALISTIC_MEDIUM_HOLD_S = 3.0
 
 
 def _default_users() -> dict[str, str]:
@@ -33,9 +41,51 @@ class SimConfig:
     sip_domain: str = "contoso.com"
     server_fqdn: str = "lyncweb.contoso.com"
     """Name put into X-Ms-Diagnostics `source=` (the URLs use the real listening address)."""
-    redirect: RedirectMode = "none"
+    redirect: RedirectMode | None = None
     """'root': the discovery root answers only `redirect` to a second pool prefix; 'user': the
-    authenticated user resource redirects; 'loop': two roots redirect to each other forever."""
+    authenticated user resource redirects; 'loop': two roots redirect to each other forever;
+    'host': the authenticated user resource redirects to the same server under `pool_host`
+    (another host name, so another origin). None: 'host' when realistic, else 'none'."""
+    profile: Profile = "permissive"
+    """Which defaults the None-valued knobs below take: 'realistic' turns each of them on."""
+    lurker_start: bool | None = None
+    """A fresh application's `communication` has no `startPhoneAudio` and `me` no
+    `reportMyActivity` (nor presence/note/location) until makeMeAvailable succeeds; a POST to
+    startPhoneAudio before that answers 409 MakeMeAvailableRequired."""
+    repeat_make_me_available: bool | None = None
+    """A second makeMeAvailable updates the callback number, audio preference and modalities
+    (204 + `communication updated`) instead of answering 409 AlreadyExists."""
+    link_only_phone_audio: bool | None = None
+    """phoneAudio `updated` events carry only the link (no `_embedded`), as the phoneAudio_ref
+    sample does: the client must GET the resource."""
+    medium_hold_s: float | None = None
+    """Medium/Low events wait this many base seconds (divided by speed) for company before a
+    parked P-GET is released, also past a poll's timeout, and several about one resource merge
+    into the latest (EventsInUCWA). None: the P-GET's own `medium`/`low` values, unscaled, and a
+    timed-out poll takes everything queued. Realistic default: REALISTIC_MEDIUM_HOLD_S."""
+    dial_plan: bool | None = None
+    """Numbers are normalised by the user's dial plan (US): 4-digit extensions become
+    `extension_prefix` + the 4 digits, 10-digit national numbers (optionally with a leading 1)
+    get +1, `+` numbers are kept; `sip:` targets must be known users (`users` or
+    `known_sip_users`). Anything else answers 400 NormalizationFailed. Off: the permissive rule
+    (any 7-15 digits; a 10-digit number gets +1; any `sip:user@domain`)."""
+    extension_prefix: str = "+1425555"
+    """E.164 prefix a 4-digit extension is appended to (5500 -> +14255555500)."""
+    known_sip_users: frozenset[str] = frozenset({"bob@contoso.com", "carol@contoso.com"})
+    """Colleagues a `sip:` call target may name under the dial plan (besides `users`)."""
+    pool_host: str = "localhost"
+    """Host name of the pool for redirect 'host' (the port stays the same, so the one listening
+    socket serves both names). A discovery host that already is `pool_host` does not redirect:
+    serve on 127.0.0.1 (the default) to get the redirect to localhost."""
+    token_realms: bool | None = None
+    """A web ticket is valid only on the origin whose token URL issued it: another origin
+    answers 401 with a challenge naming its own token URL."""
+    calls_keep_alive: bool | None = None
+    """An ongoing call counts as activity for `activity_limit_s`. Realistic: off, so only
+    reportMyActivity keeps a made-available application alive."""
+    incoming_ring_s: float = 10.0
+    """How long an incoming phone-audio invitation (Simulator.ring_incoming) rings, in base
+    seconds, before the caller gives up (completed, Failure/Missed)."""
     state_reset_s: float = 600
     """Silence (no P-GET) after which transient state is dropped and the next poll gets `resume`."""
     activity_limit_s: float = 3600
@@ -64,6 +114,26 @@ class SimConfig:
     phones: tuple[tuple[str, str], ...] = (("work", "+14255550123"), ("mobile", "+14255550124"))
 
     def __post_init__(self) -> None:
+        realistic = self.profile == "realistic"
+        if self.profile not in ("permissive", "realistic"):
+            raise ValueError("profile must be 'permissive' or 'realistic'")
+        if self.redirect is None:
+            self.redirect = "host" if realistic else "none"
+        for name in (
+            "lurker_start",
+            "repeat_make_me_available",
+            "link_only_phone_audio",
+            "dial_plan",
+            "token_realms",
+        ):
+            if getattr(self, name) is None:
+                setattr(self, name, realistic)
+        if self.calls_keep_alive is None:
+            self.calls_keep_alive = not realistic
+        if self.medium_hold_s is None and realistic:
+            self.medium_hold_s = REALISTIC_MEDIUM_HOLD_S
+        if self.medium_hold_s is not None and not self.medium_hold_s >= 0:
+            raise ValueError("medium_hold_s must be >= 0 or None")
         if not self.speed > 0:
             raise ValueError("speed must be > 0")
         if self.max_poll_s is not None and not self.max_poll_s > 0:

@@ -35,6 +35,8 @@ _ACTIONS: dict[str, tuple[set[str], set[str]]] = {
     "add_latency": ({"seconds"}, {"seconds"}),
     "force_resync": (set(), set()),
     "force_resume": (set(), set()),
+    "fail_phone_audio_get": ({"error", "count"}, {"error"}),
+    "ring_incoming": ({"caller", "user"}, set()),
     "clear": (set(), set()),
 }
 

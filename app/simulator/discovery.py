@@ -9,6 +9,7 @@ from starlette.responses import Response
 import app.simulator.documents as d
 from app.simulator.context import Ctx
 from app.simulator.errors import JSON_TYPE, diagnostics, error_response
+from app.simulator.pool import pool_origin
 
 GRANT_TYPES = "urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password"
 TRUSTED_ISSUERS = "00000001-0000-0000-c000-000000000000@*"
@@ -48,7 +49,7 @@ def authenticate(ctx: Ctx) -> Response | None:
     token = ctx.bearer()
     if token is None:
         return challenge(ctx)
-    user = ctx.sim.user_for_token(token)
+    user = ctx.sim.user_for_token(token, ctx.origin)
     if user is None:
         return challenge(ctx, "The security token is invalid or has expired.")
     ctx.user = user
@@ -73,6 +74,10 @@ async def user(ctx: Ctx) -> Response:
     prefix = ctx.params.get("prefix", "")
     if ctx.sim.config.redirect == "user" and not prefix:
         return json_response(d.redirect_doc(ctx.origin, POOL2 + d.DISCOVERY_PATH))
+    if ctx.sim.config.redirect == "host":
+        pool = pool_origin(ctx.origin, ctx.sim.config.pool_host)
+        if pool is not None:  # the user is homed on the pool: its own origin, its own tokens
+            return json_response(d.redirect_doc(pool, d.DISCOVERY_PATH))
     return json_response(d.user_doc(ctx.origin, prefix))
 
 
@@ -107,7 +112,7 @@ async def token(ctx: Ctx) -> Response:
     user = ctx.sim.find_user(name)
     if user is None or ctx.sim.config.users[user] != password:
         return _oauth_error(ctx, "invalid_grant", "No valid security token.", 28020)
-    issued = ctx.sim.issue_token(user)
+    issued = ctx.sim.issue_token(user, realm=ctx.origin)
     body = {
         "access_token": issued.value,
         "token_type": "Bearer",

@@ -143,7 +143,8 @@ def me_doc(app: Application, p: Paths) -> Doc:
     links["callForwardingSettings"] = link(p.me + "/callForwardingSettings")
     links["phones"] = link(p.me + "/phones")
     links["photo"] = link(f"{p.app}/photos/{app.user.lower()}")
-    links["reportMyActivity"] = link(p.me + "/reportMyActivity")
+    if app.made_available or not app.lurker:
+        links["reportMyActivity"] = link(p.me + "/reportMyActivity")
     if app.made_available:
         links["presence"] = link(p.me + "/presence")
         links["note"] = link(p.me + "/note")
@@ -216,7 +217,7 @@ def communication_doc(app: Application, p: Paths, *, phone_audio: bool) -> Doc:
         "self": link(p.communication),
         "conversations": link(p.communication + "/conversations?filter=active"),
     }
-    if phone_audio:
+    if phone_audio and (app.made_available or not app.lurker):
         links["startPhoneAudio"] = link(p.communication + "/phoneAudioInvitations")
     links["startMessaging"] = link(p.communication + "/messagingInvitations")
     links["startOnlineMeeting"] = link(
@@ -376,18 +377,23 @@ def participant_audio_doc(conv: Conversation, part: Participant, p: Paths) -> Do
 
 
 def invitation_doc(inv: Invitation, conv: Conversation, p: Paths) -> Doc:
+    incoming = inv.direction == "Incoming"
+    caller = conv.remote if incoming and conv.remote is not None else conv.local
     links: Doc = {
         "self": link(p.invitation(inv.iid)),
         "conversation": link(p.abs(p.conversation(conv.cid))),
         "phoneAudio": link(p.phone_audio(conv.cid)),
         "to": link(p.contact(inv.to)),
-        "from": link(p.participant(conv.cid, conv.local), conv.local.name),
+        "from": link(p.participant(conv.cid, caller), caller.name),
     }
-    if inv.pending:
+    if inv.pending and incoming:
+        links["accept"] = link(p.invitation(inv.iid) + "/accept")
+        links["decline"] = link(p.invitation(inv.iid) + "/decline")
+    elif inv.pending:
         links["cancel"] = link(p.invitation(inv.iid) + "/cancel")
     doc: Doc = {
         "rel": "phoneAudioInvitation",
-        "direction": "Outgoing",
+        "direction": inv.direction,
         "importance": inv.importance,
         "phoneNumber": inv.phone_number,
         "privateLine": False,

@@ -94,10 +94,20 @@ def parse_ack(raw: str | None) -> int | None:
 class EventChannel:
     """One application's event queue and P-GET state."""
 
-    def __init__(self, events_path: str, *, max_poll_s: float | None, merge: bool = False) -> None:
+    def __init__(
+        self,
+        events_path: str,
+        *,
+        max_poll_s: float | None,
+        merge: bool = False,
+        hold_s: float | None = None,
+    ) -> None:
         self.events_path = events_path
         self.max_poll_s = max_poll_s
         self.merge = merge
+        # Realistic holding (SimConfig.medium_hold_s, already divided by speed): Medium/Low
+        # events wait this long even past a poll's timeout, and merge per resource.
+        self.hold_s = hold_s
         self.queue: list[QueuedEvent] = []
         self.next_ack = 1
         self.delivered: tuple[int, Doc] | None = None
@@ -167,6 +177,8 @@ class EventChannel:
     def _package(self, ack: int, events: list[QueuedEvent]) -> Doc:
         if self.merge:
             events = merged(events)
+        elif self.hold_s is not None:
+            events = merged(events, held_only=True)
         senders: list[Doc] = []
         for qe in events:
             last = senders[-1] if senders else None
@@ -260,7 +272,7 @@ class EventChannel:
                 stalled_until = stall_until()
                 wait_until = deadline
                 if now >= deadline:
-                    return self._release(ack, deliver=stalled_until <= now)
+                    return self._release(ack, deliver=stalled_until <= now and self._due(now))
                 if stalled_until > now:
                     wait_until = min(deadline, stalled_until)
                 else:
@@ -279,27 +291,42 @@ class EventChannel:
                 self.parked = None
                 self.last_release = time.monotonic()
 
+    def _due(self, now: float) -> bool:
+        """May a timed-out poll take the queue? Always, unless events are held realistically
+        and none of them has waited long enough (they go out with a later poll)."""
+        if self.hold_s is None:
+            return True
+        release_at = self._release_time()
+        return release_at is None or release_at <= now
+
     def _release_time(self) -> float | None:
         """When the queued events should go out (High: now), or None if nothing is queued."""
         best: float | None = None
         for qe in self.queue:
             if qe.priority == HIGH:
                 return qe.queued_at
-            hold = self.params.medium if qe.priority == MEDIUM else self.params.low
+            if self.hold_s is not None:
+                hold = self.hold_s
+            else:
+                hold = self.params.medium if qe.priority == MEDIUM else self.params.low
             at = qe.queued_at + hold
             best = at if best is None else min(best, at)
         return best
 
 
-def merged(events: list[QueuedEvent]) -> list[QueuedEvent]:
+def merged(events: list[QueuedEvent], *, held_only: bool = False) -> list[QueuedEvent]:
     """Keep only the latest state per resource: successive `started`/`updated`/`completed`
     events about one href collapse into one, at the first one's position, carrying the last
-    one's content (`started`+`updated` stays `started`). added/deleted are never merged."""
+    one's content (`started`+`updated` stays `started`). added/deleted are never merged, nor
+    (with *held_only*) High events."""
     out: list[QueuedEvent] = []
     slot: dict[str, int] = {}
     for qe in events:
         kind = qe.event.get("type")
         href = str(qe.event.get("link", {}).get("href", ""))
+        if held_only and qe.priority == HIGH:
+            out.append(qe)
+            continue
         if kind not in ("started", "updated", "completed"):
             slot.pop(href, None)
             out.append(qe)

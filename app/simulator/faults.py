@@ -17,6 +17,17 @@ class _Host(Protocol):
     def _force_resync(self) -> None: ...
     def _force_resume(self) -> None: ...
     def _wake_polls_at(self, when: float) -> None: ...
+    def _ring_incoming(self, caller: str, user: str | None) -> int: ...
+
+
+# The GET errors the phoneAudio_ref page lists: name -> (status, code, subcode or None).
+PHONE_AUDIO_GET_ERRORS: dict[str, tuple[int, str, str | None]] = {
+    "InvalidExchangeServerVersion": (500, "ServiceFailure", "InvalidExchangeServerVersion"),
+    "AlreadyExists": (409, "Conflict", "AlreadyExists"),
+    "TooManyGroups": (409, "Conflict", "TooManyGroups"),
+    "Unsupported": (409, "Conflict", None),  # "Un-supported Service/Resource/API error."
+    "CannotRedirect": (410, "Gone", "CannotRedirect"),
+}
 
 
 @dataclass
@@ -40,6 +51,7 @@ class Faults:
         self._stall_until = 0.0
         self._latency = 0.0
         self._drop_next = False
+        self._phone_audio_errors: list[tuple[int, str, str | None]] = []
 
     # --- the public API ----------------------------------------------------------------------
 
@@ -113,9 +125,29 @@ class Faults:
         """Forced state reset: calls vanish silently; the next P-GET answers with `resume`."""
         self._host._force_resume()
 
-    def clear(self) -> None:
-        """Remove forced statuses, stalls, latency and a pending drop."""
+    def fail_phone_audio_get(self, error: str, *, count: int = 1) -> None:
+        """The next *count* GETs of a live phoneAudio answer one of the page's errors:
+        a name of PHONE_AUDIO_GET_ERRORS (a GET of an unknown one is a 404 anyway)."""
+        found = PHONE_AUDIO_GET_ERRORS.get(error)
+        if found is None:
+            raise ValueError(f"error must be one of {', '.join(PHONE_AUDIO_GET_ERRORS)}")
+        if count < 1:
+            raise ValueError("count must be >= 1")
         with self._lock:
+            self._phone_audio_errors.extend([found] * int(count))
+
+    def ring_incoming(self, caller: str = "sip:bob@contoso.com", user: str | None = None) -> int:
+        """A colleague calls: every live application (of *user*, else of anyone) that made
+        itself available for PhoneAudio gets an incoming phoneAudioInvitation, which rings for
+        SimConfig.incoming_ring_s and then ends unanswered. Returns how many were rung."""
+        if not caller.lower().startswith(("sip:", "tel:")):
+            raise ValueError("caller must be a sip: or tel: URI")
+        return self._host._ring_incoming(caller, user)
+
+    def clear(self) -> None:
+        """Remove forced statuses, phoneAudio errors, stalls, latency and a pending drop."""
+        with self._lock:
+            self._phone_audio_errors.clear()
             self._rules.clear()
             self._stall_until = 0.0
             self._latency = 0.0
@@ -137,6 +169,10 @@ class Faults:
                     return rule
         return None
 
+    def take_phone_audio_error(self) -> tuple[int, str, str | None] | None:
+        with self._lock:
+            return self._phone_audio_errors.pop(0) if self._phone_audio_errors else None
+
     def stall_until(self) -> float:
         with self._lock:
             return self._stall_until
@@ -157,4 +193,5 @@ class Faults:
                 "stall_remaining_s": max(0.0, self._stall_until - time.monotonic()),
                 "latency_s": self._latency,
                 "drop_next": self._drop_next,
+                "phone_audio_errors": len(self._phone_audio_errors),
             }

@@ -8,10 +8,10 @@ from starlette.responses import Response
 
 import app.simulator.documents as d
 from app.simulator.context import Ctx
+from app.simulator.dial_plan import dial_number
 from app.simulator.discovery import json_response
 from app.simulator.errors import SimError
 from app.simulator.events import MEDIUM
-from app.simulator.numbers import normalize_number
 from app.simulator.state import Application
 
 ALLOWED_MODALITIES = {"messaging": "Messaging", "phoneaudio": "PhoneAudio"}
@@ -92,6 +92,7 @@ async def applications_post(ctx: Ctx) -> Response:
     )
     if created:
         app.comm = default_comm()
+        app.origin = ctx.origin
     p = paths(ctx, app)
     doc = d.application_doc(app, p, phone_audio=phone_audio_allowed(ctx, app.user))
     return json_response(
@@ -211,19 +212,30 @@ async def make_me_available(ctx: Ctx) -> Response:
     if number is not None:
         if not isinstance(number, str):
             raise SimError(400, "ParameterValidationFailure", parameters={"phoneNumber": "string"})
-        normalized = normalize_number(number, "phoneNumber")
-    if app.made_available:
+        normalized = dial_number(ctx.sim.config, number, "phoneNumber")
+    pref = data.get("audiopreference")
+    bad_pref = not isinstance(pref, str) or pref.lower() not in ("phoneaudio", "voipaudio")
+    if ctx.sim.config.repeat_make_me_available and pref is not None and bad_pref:
+        raise SimError(
+            400,
+            "ParameterValidationFailure",
+            parameters={"audioPreference": "PhoneAudio or VoipAudio"},
+        )
+    if app.made_available and not ctx.sim.config.repeat_make_me_available:
         raise SimError(409, "AlreadyExists", "makeMeAvailable was already called.")
+    again = app.made_available
     app.made_available = True
     app.last_activity = time.monotonic()
     if normalized is not None:
         app.comm["phoneNumber"] = "tel:" + normalized
     app.comm["supportedModalities"] = modalities
-    pref = data.get("audiopreference")
     if isinstance(pref, str) and pref.lower() in ("phoneaudio", "voipaudio"):
         app.comm["audioPreference"] = "PhoneAudio" if pref.lower() == "phoneaudio" else "VoipAudio"
     app.bump_comm_etag()
-    _announce_available(ctx, app)
+    if again:  # only the communication settings changed (SimConfig.repeat_make_me_available)
+        _emit_communication_updated(ctx, app)
+    else:
+        _announce_available(ctx, app)
     return no_content()
 
 
@@ -300,7 +312,7 @@ async def communication_put(ctx: Ctx) -> Response:
         if lower == "phonenumber" and value not in (None, ""):
             if not isinstance(value, str):
                 raise SimError(400, "ParameterValidationFailure", parameters={name: "string"})
-            value = "tel:" + normalize_number(value, name)
+            value = "tel:" + dial_number(ctx.sim.config, value, name)
         updates[name] = value
     app.comm.update(updates)
     app.bump_comm_etag()

@@ -98,6 +98,11 @@ _SPEC: list[tuple[str, dict[str, Handler], bool]] = [
         {"POST": calls.invitation_cancel},
         True,
     ),
+    (
+        A + r"/communication/phoneaudioinvitations/(?P<inv>[^/]+)/(?P<answer>accept|decline)",
+        {"POST": calls.invitation_answer},
+        True,
+    ),
     (C, {"GET": calls.conversation_get, "DELETE": calls.conversation_delete}, True),
     (C + r"/phoneaudio", {"GET": calls.phone_audio_get}, True),
     (

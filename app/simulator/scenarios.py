@@ -174,9 +174,10 @@ class Call:
 
     def emit_phone_audio(self, why: dict[str, str] | None = None) -> None:
         event: dict[str, Any] = {
-            "link": {"rel": "phoneAudio", "href": self.p.phone_audio(self.conv.cid)},
-            "_embedded": {"phoneAudio": d.phone_audio_doc(self.conv, self.p)},
+            "link": {"rel": "phoneAudio", "href": self.p.phone_audio(self.conv.cid)}
         }
+        if not self.cfg.link_only_phone_audio:  # else as the phoneAudio_ref sample: link only
+            event["_embedded"] = {"phoneAudio": d.phone_audio_doc(self.conv, self.p)}
         if why is not None:
             event["reason"] = why
         event["type"] = "updated"
@@ -346,6 +347,11 @@ class Call:
         self.emit_phone_audio()
         self._drop_participants()
         self._end_conversation()
+
+    def finish(self, state: str, why: dict[str, str]) -> None:
+        """End the pending invitation with terminal *state* and *why* (incoming calls too)."""
+        self._cancel_task()
+        self._complete_failed(state, why)
 
     def cancel(self) -> None:
         """Scenario H: the user gives up while the call is being set up."""

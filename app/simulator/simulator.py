@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
+import app.simulator.incoming as incoming
 from app.simulator.config import SimConfig
 from app.simulator.documents import Paths
 from app.simulator.errors import SimError
@@ -106,15 +107,21 @@ class Simulator:
         with self._log_lock:
             self._log.append(record)
 
-    def issue_token(self, user: str) -> Token:
+    def issue_token(self, user: str, *, realm: str | None = None) -> Token:
+        """A web ticket; with config.token_realms it is valid only on origin *realm*."""
         token = Token("cwt=" + secrets.token_urlsafe(32), user, time.monotonic())
         token.expires_at += self.config.token_lifetime_s
+        if self.config.token_realms and realm is not None:
+            token.realm = realm.lower()
         self.tokens[token.value] = token
         return token
 
-    def user_for_token(self, value: str) -> str | None:
+    def user_for_token(self, value: str, origin: str | None = None) -> str | None:
+        """The user of a live token that is valid on *origin*, else None."""
         token = self.tokens.get(value)
         if token is not None:
+            if token.realm is not None and (origin is None or origin.lower() != token.realm):
+                return None  # issued by another origin's token URL: not valid here
             if token.expires_at > time.monotonic():
                 return token.user
             del self.tokens[value]
@@ -162,14 +169,17 @@ class Simulator:
         aid = new_id(5)
         while aid in self.apps or aid in self._gone:
             aid = new_id(5)
+        hold = self.config.medium_hold_s
         channel = EventChannel(
             Paths("", aid).events,
             max_poll_s=self.config.max_poll_s,
             merge=self.config.merge_events,
+            hold_s=None if hold is None else self.config.delay(hold),
         )
         app = Application(
             aid, user, user_agent, endpoint_id, culture, instance_id, app_type, channel
         )
+        app.lurker = bool(self.config.lurker_start)
         self.apps[aid] = app
         return app, True
 
@@ -198,7 +208,7 @@ class Simulator:
         idle_since = app.channel.idle_since
         if idle_since is not None and now - idle_since > cfg.app_idle_limit_s:
             return "ApplicationNotFound"
-        if app.live_conversations():
+        if cfg.calls_keep_alive and app.live_conversations():
             app.last_activity = now  # an ongoing call counts as activity (docs/protocol.md §4.3)
         if app.made_available and now - app.last_activity > cfg.activity_limit_s:
             return "InactiveApplicationExpired"
@@ -315,6 +325,20 @@ class Simulator:
                 self.reset_transient_state(app)
 
         self._run_in_loop(resume)
+
+    def _ring_incoming(self, caller: str, user: str | None) -> int:
+        rung: list[Application] = []
+
+        def ring_all() -> None:
+            for app in list(self.apps.values()):
+                if (user is None or app.user.lower() == user.lower()) and (
+                    incoming.accepts_phone_audio(app)
+                ):
+                    incoming.ring(self.config, app, caller)
+                    rung.append(app)
+
+        self._run_in_loop(ring_all)
+        return len(rung)
 
     def _wake_polls_at(self, when: float) -> None:
         def wake_all() -> None:

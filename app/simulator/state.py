@@ -32,6 +32,7 @@ class Token:
     value: str
     user: str
     expires_at: float  # time.monotonic()
+    realm: str | None = None  # the origin it is valid on (SimConfig.token_realms), else anywhere
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Invitation:
     status: str | None = None  # event-level status on `completed`: Success / Failure
     reason: dict[str, str] | None = None
     accepted_by: Participant | None = None
+    direction: str = "Outgoing"  # "Incoming": a colleague calls the user (incoming.py)
 
     @property
     def pending(self) -> bool:
@@ -99,6 +101,8 @@ class Application:
     comm_etag: str = field(default_factory=lambda: str(secrets.randbelow(4_000_000_000)))
     comm: dict[str, object] = field(default_factory=dict)
     made_available: bool = False
+    origin: str = ""  # scheme://host the application was created through (for absolute hrefs)
+    lurker: bool = False  # SimConfig.lurker_start: call links only after makeMeAvailable
     last_activity: float = field(default_factory=time.monotonic)
     conversations: dict[str, Conversation] = field(default_factory=dict)
     invitations: dict[str, Invitation] = field(default_factory=dict)
