@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import signal
-import ssl
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,13 +19,12 @@ from typing import TYPE_CHECKING, Any
 from app import __version__, logs
 
 if TYPE_CHECKING:
-    import httpx
     from PySide6.QtWidgets import QApplication, QWidget
 
     from app.settings import Settings
     from app.ui.mainwindow import MainWindow
     from app.ui.single_instance import SingleInstance
-    from app.viewmodel.ports import Account, CallService
+    from app.viewmodel.ports import Account
     from app.viewmodel.shell import AppViewModel
 
 log = logging.getLogger(__name__)
@@ -41,7 +39,6 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 _VALUE_OPTIONS = {"--server", "--user", "--callback"}  # top-level options that take a value
 
-PASSWORD_ENV = "UCWA_PHONE_PASSWORD"
 # Hidden hook for bench/bench_gui.py: timestamps on stdout, commands on stdin (see _BenchHook).
 BENCH_ENV = "UCWA_PHONE_BENCH"
 DEMO_USER = "alice@contoso.com"
@@ -226,11 +223,10 @@ def _qt_message(kind: Any, _context: Any, message: str) -> None:
 
 
 async def _amain(app: QApplication, args: argparse.Namespace, instance: SingleInstance) -> int:
-    import httpx
-
     from app import settings as settings_module
     from app.viewmodel.ports import FileSettingsStore, MemorySettingsStore
     from app.viewmodel.shell import AppViewModel
+    from app.wiring import SignInAdapter, make_http
 
     loop = asyncio.get_running_loop()
     quit_requested = asyncio.Event()
@@ -246,11 +242,7 @@ async def _amain(app: QApplication, args: argparse.Namespace, instance: SingleIn
     seeded = settings.replace(callback_number=args.callback or settings.callback_number)
     # Demo and --server runs must not overwrite the user's recent numbers or callback choice.
     dialer_store = MemorySettingsStore(seeded) if demo or args.server else file_store
-    http = httpx.AsyncClient(
-        timeout=httpx.Timeout(10.0, connect=5.0),  # the session gives the long-poll its own
-        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
-        verify=_tls_context(settings.ca_bundle),
-    )
+    http = make_http(settings, window=True)
     signin_service = SignInAdapter(http, settings, persistent=True)
     shell = AppViewModel(
         signin_service=signin_service,
@@ -308,14 +300,6 @@ def _make_window(shell: AppViewModel) -> MainWindow:
     return MainWindow(shell)
 
 
-def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """System trust plus the user's private CA bundle (httpx 0.28 deprecates verify=<path>)."""
-    context = ssl.create_default_context()
-    if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
-    return context
-
-
 class _DemoServer:
     """The embedded simulator on 127.0.0.1 (uvicorn in a background thread) at real-time speed."""
 
@@ -360,9 +344,9 @@ def _demo_account(discovery_url: str) -> tuple[Account, str | None]:
 def _startup_account(args: argparse.Namespace, settings: Settings) -> tuple[Account, str | None]:
     """The account from --server/--user or the settings; the password from the environment."""
     from app.viewmodel.ports import Account
+    from app.wiring import env_password
 
-    password = os.environ.get(PASSWORD_ENV) or None
-    logs.register_secret(password)
+    password = env_password()
     if args.server:
         user = args.user or settings.user or settings.address or ""
         address = user if "@" in user else (settings.address or "")
@@ -376,102 +360,6 @@ def _startup_account(args: argparse.Namespace, settings: Settings) -> tuple[Acco
             remember=settings.remember_password,
         )
     return account, password
-
-
-class SignInAdapter:
-    """app.viewmodel.ports.SignInService: app.auth's SignInService (token provider; web ticket or
-    Azure AD per the server's challenge, keyring store) under an app.ucwa UcwaSession.
-
-    For the demo account (``Account.ephemeral``) or with ``persistent=False`` a plain
-    WebTicketProvider with no store is used: nothing touches the keyring or the discovery cache,
-    and no keyring notice is logged.
-    """
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        settings: Settings,
-        *,
-        persistent: bool,
-        session_options: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._http = http
-        self._settings = settings
-        self._persistent = persistent
-        self._session_options = dict(session_options or {})  # tests: a faster injected sleep
-        self._token_store: Any = None
-        self._providers: dict[Account, Any] = {}
-
-    def _account_settings(self, account: Account) -> Settings:
-        return self._settings.replace(
-            address=account.address or None,
-            discovery_url=account.server or None,
-            user=account.user or None,
-            method=account.method,
-            remember_password=account.remember,
-        )
-
-    def _provider(
-        self, account: Account, password: str | None, show_device_code: Callable[[str], None]
-    ) -> Any:
-        if not self._keeps(account):
-            from app.auth.webticket import WebTicketProvider
-
-            return WebTicketProvider(self._http, account.user or account.address, password)
-        from app.auth.service import SignInService
-        from app.auth.store import TokenStore
-
-        if self._token_store is None:
-            self._token_store = TokenStore()  # probes the keyring lazily, in a worker thread
-        provider = SignInService(
-            self._account_settings(account),
-            self._http,
-            store=self._token_store,
-            password=password,
-            remember_password=account.remember,
-            on_device_code=lambda code: show_device_code(code.text),
-        )
-        self._providers[account] = provider
-        return provider
-
-    async def open_session(
-        self, account: Account, password: str | None, *, show_device_code: Callable[[str], None]
-    ) -> CallService:
-        from app.ucwa.discovery import FileDiscoveryCache
-        from app.ucwa.session import UcwaSession
-
-        options = dict(self._session_options)
-        if self._keeps(account):
-            options.setdefault("discovery_cache", FileDiscoveryCache())
-        session: CallService = UcwaSession(
-            self._http,
-            self._provider(account, password, show_device_code),
-            discovery_url=account.server or None,
-            address=account.address or None,
-            endpoint_id=self._settings.endpoint_id,
-            default_region=self._settings.default_region,
-            allowed_redirect_domains=self._settings.allowed_redirect_domains,
-            **options,
-        )
-        return session
-
-    async def notice(self) -> str | None:
-        if self._token_store is None:
-            return None
-        notice: str | None = await self._token_store.anotice()
-        return notice
-
-    def _keeps(self, account: Account) -> bool:
-        return self._persistent and not account.ephemeral
-
-    async def forget(self, account: Account) -> None:
-        if not self._keeps(account):
-            return
-        provider = self._providers.pop(account, None)
-        if provider is None:
-            provider = self._provider(account, None, lambda _text: None)
-            self._providers.pop(account, None)
-        await provider.logout()
 
 
 def _install_error_hooks(window: MainWindow, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
