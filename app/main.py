@@ -41,8 +41,6 @@ _VALUE_OPTIONS = {"--server", "--user", "--callback"}  # top-level options that 
 
 # Hidden hook for bench/bench_gui.py: timestamps on stdout, commands on stdin (see _BenchHook).
 BENCH_ENV = "UCWA_PHONE_BENCH"
-DEMO_USER = "alice@contoso.com"
-DEMO_PASSWORD = "demo-password"  # the embedded simulator's published demo account, not a secret
 NO_DISPLAY_MESSAGE = (
     "ucwa-phone: no display available; run it under a virtual display (`xvfb-run -a ucwa-phone`)"
     " or use `ucwa-phone call NUMBER` for headless use"
@@ -224,7 +222,8 @@ def _qt_message(kind: Any, _context: Any, message: str) -> None:
 
 async def _amain(app: QApplication, args: argparse.Namespace, instance: SingleInstance) -> int:
     from app import settings as settings_module
-    from app.viewmodel.ports import FileSettingsStore, MemorySettingsStore
+    from app.demo_server import DemoServer
+    from app.viewmodel.ports import Account, FileSettingsStore, MemorySettingsStore
     from app.viewmodel.shell import AppViewModel
     from app.wiring import SignInAdapter, make_http
 
@@ -253,7 +252,7 @@ async def _amain(app: QApplication, args: argparse.Namespace, instance: SingleIn
     )
     shell.quitRequested.connect(quit_requested.set)
     restore_hooks: Callable[[], None] = lambda: None  # noqa: E731
-    demo_server = _DemoServer()
+    demo_server = DemoServer()
     window: MainWindow | None = None
     try:
         window = _make_window(shell)
@@ -265,8 +264,14 @@ async def _amain(app: QApplication, args: argparse.Namespace, instance: SingleIn
         instance.set_handler(window.present)  # later launches and macOS hand their links here
         bench = _BenchHook(shell, window, quit_requested) if os.environ.get(BENCH_ENV) else None
         if demo:
-            discovery_url = await demo_server.start()
-            account, password = _demo_account(discovery_url)
+            demo_account = await demo_server.astart()
+            account = Account(
+                address=demo_account.user,
+                server=demo_account.discovery_url,
+                user=demo_account.user,
+                ephemeral=True,
+            )
+            password: str | None = demo_account.password
             # Once a real account is set up the demo session is gone: stop its simulator too.
             shell.signin.accountSaved.connect(demo_server.stop_soon)
             shell.signin.sign_in_with(account, password, save=False)
@@ -284,7 +289,7 @@ async def _amain(app: QApplication, args: argparse.Namespace, instance: SingleIn
             window.hide()
         await shell.aclose()  # hang up if asked, cancel VM tasks, DELETE the application
         await http.aclose()
-        await demo_server.stop()
+        await demo_server.astop()
         restore_hooks()
         for sig in handled:
             loop.remove_signal_handler(sig)
@@ -298,47 +303,6 @@ def _make_window(shell: AppViewModel) -> MainWindow:
     from app.ui.mainwindow import MainWindow
 
     return MainWindow(shell)
-
-
-class _DemoServer:
-    """The embedded simulator on 127.0.0.1 (uvicorn in a background thread) at real-time speed."""
-
-    def __init__(self) -> None:
-        self._server: Any = None
-        self._stopping: asyncio.Task[None] | None = None
-
-    async def start(self) -> str:
-        self._server = await asyncio.to_thread(self._start)
-        log.info("demo simulator at %s", self._server.base_url)
-        return str(self._server.discovery_url)
-
-    @staticmethod
-    def _start() -> Any:
-        from app.simulator.config import SimConfig
-        from app.simulator.serve import SimServer
-        from app.simulator.simulator import Simulator
-
-        server = SimServer(Simulator(SimConfig(speed=1.0)), host="127.0.0.1", port=0, tls=False)
-        server.__enter__()
-        return server
-
-    def stop_soon(self) -> None:
-        if self._server is not None and self._stopping is None:
-            self._stopping = asyncio.get_running_loop().create_task(self.stop())
-
-    async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            await asyncio.to_thread(server.__exit__, None, None, None)
-        elif self._stopping is not None and self._stopping is not asyncio.current_task():
-            await self._stopping
-
-
-def _demo_account(discovery_url: str) -> tuple[Account, str | None]:
-    from app.viewmodel.ports import Account
-
-    account = Account(address=DEMO_USER, server=discovery_url, user=DEMO_USER, ephemeral=True)
-    return account, DEMO_PASSWORD
 
 
 def _startup_account(args: argparse.Namespace, settings: Settings) -> tuple[Account, str | None]:

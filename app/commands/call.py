@@ -210,19 +210,16 @@ def _target(args: argparse.Namespace, settings: settings_mod.Settings) -> Iterat
 
 def _demo(args: argparse.Namespace) -> Iterator[Target]:
     # Imported here: only demo mode pays for the simulator (and its web stack).
-    from app.simulator import SimConfig, Simulator
-    from app.simulator.serve import SimServer
+    from app.demo_server import DemoServer
 
-    sim = Simulator(SimConfig(speed=args.demo_speed))
-    with SimServer(sim) as server:
-        user, password = next(iter(sim.config.users.items()))
+    with DemoServer(speed=args.demo_speed) as demo:
         print(
             f"ucwa-phone call: no account configured; demo mode against the built-in simulator "
-            f"({server.discovery_url}) as {user}",
+            f"({demo.discovery_url}) as {demo.user}",
             file=sys.stderr,
             flush=True,
         )
-        yield Target(server.discovery_url, None, user, password, demo=True)
+        yield Target(demo.discovery_url, None, demo.user, demo.password, demo=True)
 
 
 class _Usage(Exception):
