@@ -1,36 +1,18 @@
-"""Composition root: command line, logging, and dispatch to the GUI or a headless sub-command."""
+"""Entry point of `ucwa-phone`: parses the command line, hands over to the window or a command."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import hashlib
 import importlib
-import logging
 import os
 import re
-import signal
 import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 from app import __version__, logs
 
-if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication, QWidget
-
-    from app.settings import Settings
-    from app.ui.mainwindow import MainWindow
-    from app.ui.single_instance import SingleInstance
-    from app.viewmodel.ports import Account
-    from app.viewmodel.shell import AppViewModel
-
-log = logging.getLogger(__name__)
-
-# name -> (module, help). Modules are imported only when their command runs, so the GUI's start
-# time does not pay for the simulator or the CLI.
+# name -> (module, help). Modules are imported only when their command runs, so the window's start
+# does not pay for the simulator or the CLI (nor a command for Qt).
 _COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("app.commands.sim", "serve the UCWA simulator over HTTP"),
     "call": ("app.commands.call", "place one call headless and print its states"),
@@ -38,24 +20,6 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "logout": ("app.commands.logout", "sign out; --forget removes every stored entry"),
 }
 _VALUE_OPTIONS = {"--server", "--user", "--callback"}  # top-level options that take a value
-
-# Hidden hook for bench/bench_gui.py: timestamps on stdout, commands on stdin (see _BenchHook).
-BENCH_ENV = "UCWA_PHONE_BENCH"
-NO_DISPLAY_MESSAGE = (
-    "ucwa-phone: no display available; run it under a virtual display (`xvfb-run -a ucwa-phone`)"
-    " or use `ucwa-phone call NUMBER` for headless use"
-)
-# Platforms that need no display server.
-_HEADLESS_PLATFORMS = {
-    "offscreen",
-    "minimal",
-    "minimalegl",
-    "vnc",
-    "eglfs",
-    "linuxfb",
-    "vkkhrdisplay",
-}
-
 
 # What a desktop's URL handler passes (`ucwa-phone %u`, the Windows .reg "%1").
 _LINK = re.compile(r"^(tel|callto|sip):", re.IGNORECASE)
@@ -70,7 +34,7 @@ def split_link(argv: Sequence[str]) -> tuple[list[str], str | None]:
 
 
 def _wanted_command(argv: Sequence[str]) -> str | None:
-    """The sub-command named in argv (so only its module is imported), or None for the GUI."""
+    """The sub-command named in argv (so only its module is imported), or None for the window."""
     skip = False
     for token in argv:
         if skip:
@@ -107,16 +71,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    argv, link = split_link(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """argv (without the program name) as options; ``link`` holds a tel:/callto:/sip: link.
+
+    The window's options are checked here, so a bad one exits (status 2) before Qt starts.
+    """
+    rest, link = split_link(argv)
+    parser = build_parser(rest)
+    args = parser.parse_args(rest)
     args.link = link
-    logs.configure(args.verbose)
-    module = getattr(args, "_module", None)
-    if module is not None:
-        result: int = module.run(args)
-        return result
+    if getattr(args, "_module", None) is not None:
+        return args
     if args.callback:
         from app.viewmodel import phone
 
@@ -126,295 +91,21 @@ def run(argv: Sequence[str] | None = None) -> int:
         args.callback = e164
     if args.server and not args.server.startswith(("https://", "http://")):
         parser.error("--server needs the discovery URL, e.g. https://lyncdiscover.contoso.com/")
-    problem = display_problem(os.environ, sys.platform)
+    return args
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """`ucwa-phone [options] [COMMAND ...]`; returns the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logs.configure(args.verbose)
+    module = getattr(args, "_module", None)
+    if module is not None:
+        result: int = module.run(args)
+        return result
+    from app import gui
+
+    problem = gui.display_problem(os.environ, sys.platform)
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    return run_gui(args)
-
-
-def display_problem(env: Mapping[str, str], platform: str) -> str | None:
-    """NO_DISPLAY_MESSAGE when Qt could not open a window here; checked before QApplication exists
-    (which would abort the process instead)."""
-    if platform.startswith(("win", "darwin", "cygwin")):
-        return None
-    qpa = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
-    if qpa in _HEADLESS_PLATFORMS:
-        return None
-    if qpa.startswith("wayland"):
-        return None if env.get("WAYLAND_DISPLAY") else NO_DISPLAY_MESSAGE
-    if qpa == "xcb":
-        return None if env.get("DISPLAY") else NO_DISPLAY_MESSAGE
-    return None if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") else NO_DISPLAY_MESSAGE
-
-
-# -- the GUI ----------------------------------------------------------------------------------
-
-
-def run_gui(args: argparse.Namespace) -> int:
-    """QApplication + qasync loop; returns when the main coroutine has shut everything down."""
-    import qasync
-    from PySide6.QtCore import qInstallMessageHandler
-    from PySide6.QtWidgets import QApplication
-
-    qInstallMessageHandler(_qt_message)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("UCWA Phone")
-    # No applicationDisplayName: xcb would append it to a title that already names the app.
-    app.setApplicationVersion(__version__)
-    app.setDesktopFileName("ucwa-phone")
-    app.setQuitOnLastWindowClosed(False)  # the main coroutine decides when we are done
-    instance = _single_instance(app, args.link)
-    if instance is None:
-        return 0  # the running copy took the link and shows its window
-    # asyncio.run(..., loop_factory=) needs 3.12; the Runner works on 3.11 (aesthetics.md §5.1).
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        return runner.run(_amain(app, args, instance))
-
-
-def instance_name() -> str:
-    """The local socket name of this user's running copy (derived from their config dir, so
-    another user, or a test with its own XDG_CONFIG_HOME, has another one)."""
-    from app.settings import config_dir
-
-    digest = hashlib.sha256(str(config_dir()).encode("utf-8")).hexdigest()[:16]
-    return f"ucwa-phone-{digest}"
-
-
-def _single_instance(app: QApplication, link: str | None) -> SingleInstance | None:
-    """None when a copy is already running (it got ``link``); else this copy's listener.
-
-    A second copy would sign in with the same endpoint and take the first one's session over.
-    """
-    from app.ui.single_instance import SingleInstance, hand_over
-
-    name = instance_name()
-    if hand_over(name, link):
-        log.info("UCWA Phone is already running; handed the link over to it")
-        return None
-    instance = SingleInstance(name, app)
-    instance.listen()
-    app.installEventFilter(instance)  # macOS delivers tel: links as QFileOpenEvent
-    return instance
-
-
-# Known-harmless Qt messages: the offscreen plugin (tests, benchmarks) cannot resize or raise
-# windows.
-_QT_NOISE = (
-    "This plugin does not support propagateSizeHints()",
-    "This plugin does not support raise()",
-)
-_qt_log = logging.getLogger("app.qt")
-
-
-def _qt_message(kind: Any, _context: Any, message: str) -> None:
-    """Qt's own messages go through our logging (and its secret filter) instead of raw stderr."""
-    from PySide6.QtCore import QtMsgType
-
-    if message in _QT_NOISE or kind in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg):
-        _qt_log.debug("%s", message)
-    elif kind == QtMsgType.QtWarningMsg:
-        _qt_log.warning("%s", message)
-    else:
-        _qt_log.error("%s", message)
-
-
-async def _amain(app: QApplication, args: argparse.Namespace, instance: SingleInstance) -> int:
-    from app import settings as settings_module
-    from app.demo_server import DemoServer
-    from app.viewmodel.ports import Account, FileSettingsStore, MemorySettingsStore
-    from app.viewmodel.shell import AppViewModel
-    from app.wiring import SignInAdapter, make_http
-
-    loop = asyncio.get_running_loop()
-    quit_requested = asyncio.Event()
-    handled: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, quit_requested.set)  # Ctrl+C = a normal quit (§5.6)
-            handled.append(sig)
-
-    settings = settings_module.load()
-    demo = not (args.server or settings.configured)
-    file_store = FileSettingsStore()
-    seeded = settings.replace(callback_number=args.callback or settings.callback_number)
-    # Demo and --server runs must not overwrite the user's recent numbers or callback choice.
-    dialer_store = MemorySettingsStore(seeded) if demo or args.server else file_store
-    http = make_http(settings, window=True)
-    signin_service = SignInAdapter(http, settings, persistent=True)
-    shell = AppViewModel(
-        signin_service=signin_service,
-        store=file_store,
-        dialer_store=dialer_store,
-        region=settings.default_region,
-        demo=demo,
-    )
-    shell.quitRequested.connect(quit_requested.set)
-    restore_hooks: Callable[[], None] = lambda: None  # noqa: E731
-    demo_server = DemoServer()
-    window: MainWindow | None = None
-    try:
-        window = _make_window(shell)
-        restore_hooks = _install_error_hooks(window, loop)
-        window.show()
-        if args.link:
-            # Fills the dialer only: a link in a web page must not place a call by itself.
-            window.open_link(args.link)
-        instance.set_handler(window.present)  # later launches and macOS hand their links here
-        bench = _BenchHook(shell, window, quit_requested) if os.environ.get(BENCH_ENV) else None
-        if demo:
-            demo_account = await demo_server.astart()
-            account = Account(
-                address=demo_account.user,
-                server=demo_account.discovery_url,
-                user=demo_account.user,
-                ephemeral=True,
-            )
-            password: str | None = demo_account.password
-            # Once a real account is set up the demo session is gone: stop its simulator too.
-            shell.signin.accountSaved.connect(demo_server.stop_soon)
-            shell.signin.sign_in_with(account, password, save=False)
-        else:
-            account, password = _startup_account(args, settings)
-            shell.signin.signInFailed.connect(shell.requestSetup)  # the form asks what is missing
-            shell.signin.sign_in_with(account, password, save=False)
-        await quit_requested.wait()
-        if bench is not None:
-            bench.close()
-    finally:
-        instance.close()
-        app.removeEventFilter(instance)
-        if window is not None:
-            window.hide()
-        await shell.aclose()  # hang up if asked, cancel VM tasks, DELETE the application
-        await http.aclose()
-        await demo_server.astop()
-        restore_hooks()
-        for sig in handled:
-            loop.remove_signal_handler(sig)
-        if window is not None:
-            window.deleteLater()
-        shell.deleteLater()
-    return 0
-
-
-def _make_window(shell: AppViewModel) -> MainWindow:
-    from app.ui.mainwindow import MainWindow
-
-    return MainWindow(shell)
-
-
-def _startup_account(args: argparse.Namespace, settings: Settings) -> tuple[Account, str | None]:
-    """The account from --server/--user or the settings; the password from the environment."""
-    from app.viewmodel.ports import Account
-    from app.wiring import env_password
-
-    password = env_password()
-    if args.server:
-        user = args.user or settings.user or settings.address or ""
-        address = user if "@" in user else (settings.address or "")
-        account = Account(address=address, server=args.server, user=user, method="webticket")
-    else:
-        account = Account(
-            address=settings.address or "",
-            server=settings.discovery_url or "",
-            user=settings.user or "",
-            method=settings.method,
-            remember=settings.remember_password,
-        )
-    return account, password
-
-
-def _install_error_hooks(window: MainWindow, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
-    """Unhandled errors (Qt slots and asyncio callbacks alike) are logged with the traceback and
-    shown in the banner without it, through the window's hook (app/ui/errors.py)."""
-    uninstall = window.install_excepthook()
-
-    def loop_handler(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if isinstance(exc, Exception):
-            sys.excepthook(type(exc), exc, exc.__traceback__)
-        else:
-            log.error("%s", context.get("message", "asyncio error"))
-
-    loop.set_exception_handler(loop_handler)
-
-    def restore() -> None:
-        uninstall()
-        loop.set_exception_handler(None)
-
-    return restore
-
-
-class _BenchHook:
-    """UCWA_PHONE_BENCH=1 (bench/bench_gui.py only): prints ``BENCH <event> <time.monotonic()>``.
-
-    Events: ``shown``, ``signed_in``, ``connection <value>`` (any other connection state),
-    ``number <text>`` (the dialer's number changed), ``state <value>`` (the call's state),
-    ``paint <value>`` (the stateIndicator's first repaint after it). Reads commands on stdin:
-    ``dial NUMBER``, ``hold``, ``resume``, ``hangup``, ``quit`` (EOF on stdin quits as well).
-    """
-
-    def __init__(self, shell: AppViewModel, window: QWidget, quit_requested: asyncio.Event) -> None:
-        from PySide6.QtCore import QEvent, QObject
-        from PySide6.QtWidgets import QWidget
-
-        self._shell = shell
-        self._quit = quit_requested
-        self._pending: str | None = None
-        self._loop = asyncio.get_running_loop()
-        indicator = window.findChild(QWidget, "stateIndicator")
-        hook = self
-
-        class _PaintFilter(QObject):
-            def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt)
-                if event.type() == QEvent.Type.Paint and hook._pending is not None:
-                    hook._emit("paint", hook._pending)
-                    hook._pending = None
-                return False
-
-        self._filter = _PaintFilter(window)
-        if indicator is not None:  # its labels may repaint without it: watch them too
-            for widget in (indicator, *indicator.findChildren(QWidget)):
-                widget.installEventFilter(self._filter)
-        shell.call.stateChanged.connect(self._on_state)
-        shell.connectionStateChanged.connect(self._on_connection)
-        shell.dialer.numberChanged.connect(lambda number: self._emit("number", number))
-        self._loop.add_reader(sys.stdin.fileno(), self._on_stdin)
-        self._emit("shown")
-        if shell.signedIn:
-            self._emit("signed_in")
-
-    def _emit(self, *words: str) -> None:
-        print("BENCH", *words, f"{time.monotonic():.6f}", flush=True)
-
-    def _on_state(self, state: str) -> None:
-        self._emit("state", state)
-        self._pending = state
-
-    def _on_connection(self, state: str) -> None:
-        if state == "signed_in":
-            self._emit("signed_in")
-        else:
-            self._emit("connection", state)
-
-    def _on_stdin(self) -> None:
-        line = sys.stdin.readline()
-        words = line.split()
-        if not line or words == ["quit"]:
-            self._quit.set()
-            return
-        call, dialer = self._shell.call, self._shell.dialer
-        if words[:1] == ["dial"] and len(words) == 2:
-            dialer.setNumber(words[1])
-            dialer.dial()
-        elif words == ["hold"]:
-            call.hold()
-        elif words == ["resume"]:
-            call.resume()
-        elif words == ["hangup"]:
-            call.hangUp()
-
-    def close(self) -> None:
-        self._loop.remove_reader(sys.stdin.fileno())
+    return gui.run(args)
