@@ -47,6 +47,8 @@ async def test_the_demo_account_leaves_nothing_behind_and_a_real_one_is_remember
     sim_credentials: tuple[str, str],
 ) -> None:
     user, password = sim_credentials
+    store = TokenStore()
+    await store.adelete(Kind.WEBTICKET, user)  # the keyring is shared by the whole test run
     account = Account(address=user, server=sim_server.discovery_url, user=user, ephemeral=ephemeral)
     async with wiring.make_http(Settings()) as http:
         session = await build(http, account, password)
@@ -55,7 +57,7 @@ async def test_the_demo_account_leaves_nothing_behind_and_a_real_one_is_remember
             assert session.status.state is ConnectionState.SIGNED_IN
         finally:
             await session.aclose()
-    kept_token = await TokenStore().aget(Kind.WEBTICKET, user)
+    kept_token = await store.aget(Kind.WEBTICKET, user)
     assert (kept_token is not None) is not ephemeral
     assert _discovery_cache().exists() is not ephemeral
 
