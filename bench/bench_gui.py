@@ -1,10 +1,11 @@
 """GUI benchmarks: start to signed in, idle RSS and CPU, server state change → indicator repainted.
 
-Every figure comes from the real app (``python -m app``) run as a subprocess with
-``QT_QPA_PLATFORM=offscreen`` and the hidden ``UCWA_PHONE_BENCH=1`` hook of app/main.py, which
-prints ``BENCH <event> <time.monotonic()>`` lines (``shown``, ``signed_in``, ``state X``,
-``paint X``) and takes ``dial N`` / ``hold`` / ``resume`` / ``hangup`` / ``quit`` on stdin.
-CLOCK_MONOTONIC is system-wide on Linux, so the child's timestamps compare with ours.
+Every figure comes from the real app run as a subprocess with ``QT_QPA_PLATFORM=offscreen``
+through bench/gui_driver.py, which starts it as `ucwa-phone` does and attaches to the window
+through ``app.gui.run``'s ``on_ready`` callback: it prints ``BENCH <event> <time.monotonic()>``
+lines (``shown``, ``signed_in``, ``state X``, ``paint X``) and takes ``dial N`` / ``hold`` /
+``resume`` / ``hangup`` / ``quit`` on stdin. CLOCK_MONOTONIC is system-wide on Linux, so the
+child's timestamps compare with ours.
 """
 
 from __future__ import annotations
@@ -23,19 +24,17 @@ from pathlib import Path
 
 Row = tuple[str, str, str]
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_USER, DEMO_PASSWORD = "alice@contoso.com", "demo-password"
 SERVER_STATES = {"connecting", "connected", "on_hold", "ended", "failed"}  # set by server events
 
 
 class App:
-    """One ``python -m app`` process with the bench hook; its stdout parsed on a thread."""
+    """One app process under bench/gui_driver.py; its stdout parsed on a thread."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="ucwa-bench-")
         base = {
             **os.environ,
             "QT_QPA_PLATFORM": "offscreen",
-            "UCWA_PHONE_BENCH": "1",
             # A fresh profile each run: demo mode, nothing cached.
             "XDG_CONFIG_HOME": f"{self._tmp.name}/config",
             "XDG_STATE_HOME": f"{self._tmp.name}/state",
@@ -46,7 +45,7 @@ class App:
         self.log: list[tuple[str, str, float]] = []  # every event, for matching afterwards
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", *args],
+            [sys.executable, "-m", "bench.gui_driver", *args],
             cwd=ROOT,
             env={**base, **(env or {})},
             stdin=subprocess.PIPE,
@@ -136,8 +135,9 @@ def _idle(seconds: float) -> tuple[float, float]:
 
 
 @contextmanager
-def _recording_simulator(speed: float) -> Iterator[tuple[str, list[float]]]:
-    """A loopback simulator in this process that notes when each server event is generated."""
+def _recording_simulator(speed: float) -> Iterator[tuple[str, tuple[str, str], list[float]]]:
+    """A loopback simulator in this process that notes when each server event is generated;
+    yields its discovery URL, its demo account (user, password) and those times."""
     from app.simulator import SimConfig, Simulator
     from app.simulator.events import EventChannel
     from app.simulator.serve import SimServer
@@ -151,8 +151,9 @@ def _recording_simulator(speed: float) -> Iterator[tuple[str, list[float]]]:
 
     EventChannel.emit = emit  # type: ignore[method-assign]
     try:
-        with SimServer(Simulator(SimConfig(speed=speed)), host="127.0.0.1", port=0) as server:
-            yield server.discovery_url, emitted
+        sim = Simulator(SimConfig(speed=speed))
+        with SimServer(sim, host="127.0.0.1", port=0) as server:
+            yield server.discovery_url, next(iter(sim.config.users.items())), emitted
     finally:
         EventChannel.emit = original  # type: ignore[method-assign]
 
@@ -161,10 +162,8 @@ def _repaint_latencies(calls: int) -> list[float]:
     """Per server-driven state change: indicator repainted − server event generated (ms)."""
     samples: list[float] = []
     with (
-        _recording_simulator(speed=10.0) as (discovery, emitted),
-        app(
-            "--server", discovery, "--user", DEMO_USER, env={"UCWA_PHONE_PASSWORD": DEMO_PASSWORD}
-        ) as a,
+        _recording_simulator(speed=10.0) as (discovery, (user, password), emitted),
+        app("--server", discovery, "--user", user, env={"UCWA_PHONE_PASSWORD": password}) as a,
     ):
         a.wait_for("signed_in")
         for i in range(calls):

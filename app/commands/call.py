@@ -16,7 +16,6 @@ from typing import Any, TextIO, TypeVar
 import httpx
 
 from app import settings as settings_mod
-from app.commands.common import PASSWORD_ENV, discovery_url, env_password, make_http
 from app.ucwa import (
     AuthenticationError,
     CallAction,
@@ -24,17 +23,16 @@ from app.ucwa import (
     CallSnapshot,
     CallState,
     ConnectionState,
-    FileDiscoveryCache,
     InvalidNumber,
     LocalProtocolError,
     SessionStatus,
-    TokenProvider,
     TransportError,
     UcwaError,
     UcwaSession,
 )
-from app.ucwa.discovery import MemoryDiscoveryCache
 from app.ucwa.numbers import normalize
+from app.wiring import PASSWORD_ENV, discovery_url, env_password, make_http, token_provider
+from app.wiring import session as make_session
 
 _T = TypeVar("_T")
 
@@ -189,7 +187,6 @@ class Target:
     user: str
     password: str | None
     demo: bool = False
-    settings: settings_mod.Settings | None = None
 
 
 @contextlib.contextmanager
@@ -203,49 +200,37 @@ def _target(args: argparse.Namespace, settings: settings_mod.Settings) -> Iterat
             args.address,
             user,
             env_password(),
-            settings=settings,
         )
     elif settings.configured:
         user = args.user or settings.user or settings.address or ""
-        yield Target(
-            settings.discovery_url, settings.address, user, env_password(), settings=settings
-        )
+        yield Target(settings.discovery_url, settings.address, user, env_password())
     else:
         yield from _demo(args)
 
 
 def _demo(args: argparse.Namespace) -> Iterator[Target]:
     # Imported here: only demo mode pays for the simulator (and its web stack).
-    from app.simulator import SimConfig, Simulator
-    from app.simulator.serve import SimServer
+    from app.demo_server import DemoServer
 
-    sim = Simulator(SimConfig(speed=args.demo_speed))
-    with SimServer(sim) as server:
-        user, password = next(iter(sim.config.users.items()))
+    with DemoServer(speed=args.demo_speed) as demo:
         print(
             f"ucwa-phone call: no account configured; demo mode against the built-in simulator "
-            f"({server.discovery_url}) as {user}",
+            f"({demo.discovery_url}) as {demo.user}",
             file=sys.stderr,
             flush=True,
         )
-        yield Target(server.discovery_url, None, user, password, demo=True)
+        yield Target(demo.discovery_url, None, demo.user, demo.password, demo=True)
 
 
 class _Usage(Exception):
     """Bad command-line input: reported in one line, exit status 2, nothing sent."""
 
 
-def _tokens(http: httpx.AsyncClient, target: Target) -> TokenProvider:
-    if target.demo or target.settings is None:
-        from app.auth.webticket import WebTicketProvider
-
-        return WebTicketProvider(http, target.user, target.password)
-    from app.auth.service import SignInService
-
-    settings = target.settings.replace(
+def _account(settings: settings_mod.Settings, target: Target) -> settings_mod.Settings:
+    """The user's settings, narrowed to the account this call signs in with."""
+    return settings.replace(
         user=target.user, address=target.address, discovery_url=target.discovery_url
     )
-    return SignInService(settings, http, password=target.password, interaction="none")
 
 
 def _http(args: argparse.Namespace, settings: settings_mod.Settings) -> httpx.AsyncClient:
@@ -295,17 +280,14 @@ async def _call(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, interrupted.set)
             installed.append(sig)
-    session = UcwaSession(
+    account = _account(settings, target)
+    keep = not target.demo  # the demo account: no keyring, discovery not cached on disk
+    session = make_session(
         http,
-        _tokens(http, target),
-        discovery_url=target.discovery_url,
-        address=target.address,
-        endpoint_id=settings.endpoint_id,
+        token_provider(http, account, keep=keep, password=target.password, interaction="none"),
+        account,
+        keep=keep,
         user_agent="UcwaPhone/0.1 (cli)",
-        default_region=settings.default_region,
-        allowed_redirect_domains=settings.allowed_redirect_domains,
-        # Demo servers listen on a new port every run: nothing worth remembering.
-        discovery_cache=MemoryDiscoveryCache() if target.demo else FileDiscoveryCache(),
     )
     session.add_listener(listener)
     try:

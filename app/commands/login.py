@@ -10,12 +10,18 @@ import sys
 from app import settings as settings_mod
 from app.auth.errors import AuthError
 from app.auth.msal_provider import DeviceCode, Interaction
-from app.auth.service import METHODS, SignInService
-from app.commands.common import PASSWORD_ENV, discovery_url, env_password, make_http
+from app.auth.service import METHODS
 from app.logs import register_secret
 from app.settings import Settings
 from app.ucwa.errors import UcwaError
-from app.ucwa.session import UcwaSession
+from app.wiring import (
+    PASSWORD_ENV,
+    discovery_url,
+    env_password,
+    make_http,
+    session,
+    sign_in_service,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,28 +100,21 @@ def run(args: argparse.Namespace) -> int:
 
 async def _login(settings: Settings, interaction: Interaction) -> int:
     async with make_http(settings) as http:
-        service = SignInService(
-            settings,
+        service = sign_in_service(
             http,
+            settings,
             password_prompt=terminal_password,
             on_device_code=show_device_code,
             interaction=interaction,
         )
-        session = UcwaSession(
-            http,
-            service,
-            discovery_url=settings.discovery_url,
-            address=settings.address,
-            endpoint_id=settings.endpoint_id,
-            allowed_redirect_domains=settings.allowed_redirect_domains,
-        )
+        ucwa = session(http, service, settings, keep=True)
         try:
-            await session.sign_in()
+            await ucwa.sign_in()
         except (UcwaError, AuthError) as exc:
             print(f"ucwa-phone login: {error_text(exc)}", file=sys.stderr)
             return 1
         finally:
-            await session.aclose()
+            await ucwa.aclose()
         if service.method_used and service.method_used != settings.method:
             settings_mod.save(settings.replace(method=service.method_used))
         notice = await service.keyring_notice()

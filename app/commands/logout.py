@@ -8,7 +8,7 @@ import asyncio
 import httpx
 
 from app import settings as settings_mod
-from app.auth.service import SignInService
+from app.wiring import sign_in_service
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _logout(settings: settings_mod.Settings, *, forget: bool) -> int:
     async with httpx.AsyncClient() as http:  # nothing is sent; the providers want a client
-        service = SignInService(settings, http, interaction="none")
+        service = sign_in_service(http, settings, interaction="none")
         removed = await service.logout(forget=forget)
         notice = await service.keyring_notice()
     who = service.username or "the current account"

@@ -23,8 +23,8 @@ _START_TIMEOUT_S = 10.0
 
 
 class SimServer:
-    """`with SimServer(sim) as s:` serves in a background thread (returns once listening);
-    `async with SimServer(sim) as s:` serves on the running loop instead."""
+    """`with SimServer(sim) as s:` (or ``start()`` … ``stop()``) serves in a background thread
+    and returns once listening; `async with SimServer(sim) as s:` serves on the running loop."""
 
     def __init__(
         self, sim: Simulator, host: str = "127.0.0.1", port: int = 0, tls: bool = False
@@ -120,6 +120,7 @@ class SimServer:
     # --- background thread -------------------------------------------------------------------
 
     def start(self) -> SimServer:
+        """Serve in a background thread until ``stop()``; returns once the server listens."""
         if self._server is not None:
             raise RuntimeError("SimServer already started")
         sock = self._bind()

@@ -5,25 +5,17 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from app import logs, settings
-from app.auth.service import SignInService
-from app.commands.login import error_text, make_http
+from app import logs, settings, wiring
+from app.commands.login import error_text
 from app.ucwa.errors import UcwaError
-from app.ucwa.session import UcwaSession
 
 
 async def main() -> int:
     config = settings.load()
-    async with make_http(config) as http:
+    async with wiring.make_http(config) as http:
         # No password, no prompt, no browser, no device code: only what the keyring holds.
-        service = SignInService(config, http, interaction="none")
-        session = UcwaSession(
-            http,
-            service,
-            discovery_url=config.discovery_url,
-            address=config.address,
-            endpoint_id=config.endpoint_id,
-        )
+        service = wiring.sign_in_service(http, config, interaction="none")
+        session = wiring.session(http, service, config, keep=True)
         try:
             await session.sign_in()
         except UcwaError as exc:

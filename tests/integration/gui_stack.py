@@ -12,10 +12,10 @@ import httpx
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.main import SignInAdapter
 from app.settings import Settings
 from app.viewmodel.ports import Account, MemorySettingsStore
 from app.viewmodel.shell import AppViewModel
+from app.wiring import SignInAdapter
 from tests.viewmodel.fakes import run
 
 SETTINGS = Settings(default_region="US")

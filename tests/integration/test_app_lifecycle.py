@@ -1,4 +1,8 @@
-"""The real app as a subprocess: demo sign-in, Ctrl+C quits cleanly, no display → exit code 2."""
+"""The real app as a subprocess: demo sign-in, Ctrl+C quits cleanly, no display → exit code 2.
+
+Where a test must see inside the window it runs under bench/gui_driver.py, which starts the app as
+`ucwa-phone` does and prints ``BENCH <event>`` lines through app.gui.run's on_ready callback.
+"""
 
 from __future__ import annotations
 
@@ -29,10 +33,10 @@ def _env(**changes: str | None) -> dict[str, str]:
 
 def _start_app(*args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "app", *args],
+        [sys.executable, "-m", "bench.gui_driver", *args],
         cwd=ROOT,
-        env=_env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_BENCH="1", **env),
-        stdin=subprocess.PIPE,  # kept open: EOF on stdin means "quit" to the bench hook
+        env=_env(QT_QPA_PLATFORM="offscreen", **env),
+        stdin=subprocess.PIPE,  # kept open: EOF on stdin means "quit" to the driver
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -135,6 +139,39 @@ def test_server_mode_signs_in_calls_and_quits_deleting_the_application(
     assert log.index(deletes[0]) > log.index(start[0])
 
 
+def test_ucwa_phone_itself_signs_in_and_sigterm_signs_out(
+    sim_server: Any, sim: Any, sim_credentials: tuple[str, str]
+) -> None:
+    """The plain entry point, with nothing attached: it signs in, and SIGTERM leaves the server."""
+    user, password = sim_credentials
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--server", sim_server.discovery_url, "--user", user],
+        cwd=ROOT,
+        env=_env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_PASSWORD=password),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not any(
+            r.method == "POST" and r.path.endswith("/applications") for r in sim.request_log
+        ):
+            assert proc.poll() is None and time.monotonic() < deadline, "never signed in"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert out == "" and "Traceback" not in err and password not in err
+    deletes = [r for r in sim.request_log if r.method == "DELETE"]
+    assert len(deletes) == 1 and 200 <= deletes[0].status < 300
+
+
 def test_a_second_launch_hands_its_link_to_the_running_copy(
     sim_server: Any, sim: Any, sim_credentials: tuple[str, str]
 ) -> None:
@@ -143,7 +180,7 @@ def test_a_second_launch_hands_its_link_to_the_running_copy(
     user, password = sim_credentials
     account = ["--server", sim_server.discovery_url, "--user", user]
     command = [sys.executable, "-m", "app", *account]
-    env = _env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_BENCH="1", UCWA_PHONE_PASSWORD=password)
+    env = _env(QT_QPA_PLATFORM="offscreen", UCWA_PHONE_PASSWORD=password)
     first = _start_app(*account, UCWA_PHONE_PASSWORD=password)
     try:
         _wait_for_line(first, "BENCH signed_in")
@@ -159,7 +196,6 @@ def test_a_second_launch_hands_its_link_to_the_running_copy(
         )
         took = time.monotonic() - started
         assert second.returncode == 0, second.stderr
-        assert "BENCH" not in second.stdout  # it never opened a window of its own
         number = _wait_for_line(first, "BENCH number")[-1]
         assert number.split()[2:4] == ["+1", "425-555-0100"]
         first.send_signal(signal.SIGINT)

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.main import SignInAdapter
 from app.settings import Settings
 from app.viewmodel.ports import FileSettingsStore
 from app.viewmodel.shell import AppViewModel
+from app.wiring import SignInAdapter
 from tests.integration.gui_stack import collect_qt_garbage, fast_sleep
 from tests.viewmodel.fakes import run
 

@@ -1,0 +1,286 @@
+"""The window's process: QApplication, qasync loop, single instance, error hooks, signals, shutdown.
+
+``run(args)`` is what ``ucwa-phone`` without a COMMAND does. Qt, the view-models and the sign-in
+stack are imported inside the functions, in the order the start needs them: a second launch
+that only hands its link to the running copy never loads more than QtNetwork.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app import __version__
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from app.demo_server import DemoAccount
+    from app.settings import Settings
+    from app.ui.mainwindow import MainWindow
+    from app.ui.single_instance import SingleInstance
+    from app.viewmodel.ports import Account
+    from app.viewmodel.shell import AppViewModel
+
+log = logging.getLogger(__name__)
+
+NO_DISPLAY_MESSAGE = (
+    "ucwa-phone: no display available; run it under a virtual display (`xvfb-run -a ucwa-phone`)"
+    " or use `ucwa-phone call NUMBER` for headless use"
+)
+# Platforms that need no display server.
+_HEADLESS_PLATFORMS = {
+    "offscreen",
+    "minimal",
+    "minimalegl",
+    "vnc",
+    "eglfs",
+    "linuxfb",
+    "vkkhrdisplay",
+}
+
+
+@dataclass(frozen=True)
+class Running:
+    """What an ``on_ready`` callback of ``run`` gets: the shown window, its view-model, and
+    ``quit()``, which shuts the app down the way closing it from the menu does."""
+
+    window: MainWindow
+    shell: AppViewModel
+    quit: Callable[[], None]
+
+
+# Called once the window is shown, before sign-in starts; may return a function that is called
+# first thing during shutdown (e.g. to detach what it attached).
+OnReady = Callable[[Running], Callable[[], None] | None]
+
+
+def display_problem(env: Mapping[str, str], platform: str) -> str | None:
+    """NO_DISPLAY_MESSAGE when Qt could not open a window here; checked before QApplication exists
+    (which would abort the process instead)."""
+    if platform.startswith(("win", "darwin", "cygwin")):
+        return None
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
+    if qpa in _HEADLESS_PLATFORMS:
+        return None
+    if qpa.startswith("wayland"):
+        return None if env.get("WAYLAND_DISPLAY") else NO_DISPLAY_MESSAGE
+    if qpa == "xcb":
+        return None if env.get("DISPLAY") else NO_DISPLAY_MESSAGE
+    return None if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") else NO_DISPLAY_MESSAGE
+
+
+def run(args: argparse.Namespace, *, on_ready: OnReady | None = None) -> int:
+    """QApplication + qasync loop; returns when the main coroutine has shut everything down.
+
+    ``args`` are app.main's parsed options (``server``, ``user``, ``callback``, ``link``).
+    ``on_ready`` lets a caller watch or drive the running window (see ``OnReady``); the product
+    itself passes none.
+    """
+    import qasync
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    qInstallMessageHandler(_qt_message)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("UCWA Phone")
+    # No applicationDisplayName: xcb would append it to a title that already names the app.
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("ucwa-phone")
+    app.setQuitOnLastWindowClosed(False)  # the main coroutine decides when we are done
+    instance = _single_instance(app, args.link)
+    if instance is None:
+        return 0  # the running copy took the link and shows its window
+    # asyncio.run(..., loop_factory=) needs Python 3.12; the Runner also works on 3.11.
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(_amain(app, args, instance, on_ready))
+
+
+def instance_name() -> str:
+    """The local socket name of this user's running copy (derived from their config dir, so
+    another user, or a test with its own XDG_CONFIG_HOME, has another one)."""
+    from app.settings import config_dir
+
+    digest = hashlib.sha256(str(config_dir()).encode("utf-8")).hexdigest()[:16]
+    return f"ucwa-phone-{digest}"
+
+
+def _single_instance(app: QApplication, link: str | None) -> SingleInstance | None:
+    """None when a copy is already running (it got ``link``); else this copy's listener.
+
+    A second copy would sign in with the same endpoint and take the first one's session over.
+    """
+    from app.ui.single_instance import SingleInstance, hand_over
+
+    name = instance_name()
+    if hand_over(name, link):
+        log.info("UCWA Phone is already running; handed the link over to it")
+        return None
+    instance = SingleInstance(name, app)
+    instance.listen()
+    app.installEventFilter(instance)  # macOS delivers tel: links as QFileOpenEvent
+    return instance
+
+
+# Known-harmless Qt messages: the offscreen plugin (tests, benchmarks) cannot resize or raise
+# windows.
+_QT_NOISE = (
+    "This plugin does not support propagateSizeHints()",
+    "This plugin does not support raise()",
+)
+_qt_log = logging.getLogger("app.qt")
+
+
+def _qt_message(kind: Any, _context: Any, message: str) -> None:
+    """Qt's own messages go through our logging (and its secret filter) instead of raw stderr."""
+    from PySide6.QtCore import QtMsgType
+
+    if message in _QT_NOISE or kind in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg):
+        _qt_log.debug("%s", message)
+    elif kind == QtMsgType.QtWarningMsg:
+        _qt_log.warning("%s", message)
+    else:
+        _qt_log.error("%s", message)
+
+
+async def _amain(
+    app: QApplication,
+    args: argparse.Namespace,
+    instance: SingleInstance,
+    on_ready: OnReady | None,
+) -> int:
+    from app import settings as settings_module
+    from app.demo_server import DemoServer
+    from app.viewmodel.ports import FileSettingsStore, MemorySettingsStore
+    from app.viewmodel.shell import AppViewModel
+    from app.wiring import SignInAdapter, make_http
+
+    loop = asyncio.get_running_loop()
+    quit_requested = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, quit_requested.set)  # Ctrl+C = a normal quit
+            handled.append(sig)
+
+    settings = settings_module.load()
+    demo = not (args.server or settings.configured)
+    file_store = FileSettingsStore()
+    seeded = settings.replace(callback_number=args.callback or settings.callback_number)
+    # Demo and --server runs must not overwrite the user's recent numbers or callback choice.
+    dialer_store = MemorySettingsStore(seeded) if demo or args.server else file_store
+    http = make_http(settings, window=True)
+    shell = AppViewModel(
+        signin_service=SignInAdapter(http, settings, persistent=True),
+        store=file_store,
+        dialer_store=dialer_store,
+        region=settings.default_region,
+        demo=demo,
+    )
+    shell.quitRequested.connect(quit_requested.set)
+    restore_hooks: Callable[[], None] = lambda: None  # noqa: E731
+    detach: Callable[[], None] | None = None
+    demo_server = DemoServer()
+    window: MainWindow | None = None
+    try:
+        window = _make_window(shell)
+        restore_hooks = _install_error_hooks(window, loop)
+        window.show()
+        if args.link:
+            # Fills the dialer only: a link in a web page must not place a call by itself.
+            window.open_link(args.link)
+        instance.set_handler(window.present)  # later launches and macOS hand their links here
+        if on_ready is not None:
+            detach = on_ready(Running(window, shell, quit_requested.set))
+        if demo:
+            account, password = _demo_account(await demo_server.astart())
+            # Once a real account is set up the demo session is gone: stop its simulator too.
+            shell.signin.accountSaved.connect(demo_server.stop_soon)
+        else:
+            account, password = _startup_account(args, settings)
+            shell.signin.signInFailed.connect(shell.requestSetup)  # the form asks what is missing
+        shell.signin.sign_in_with(account, password, save=False)
+        await quit_requested.wait()
+    finally:
+        # In order: stop taking links, leave the server, then close what the session used.
+        if detach is not None:
+            detach()
+        instance.close()
+        app.removeEventFilter(instance)
+        if window is not None:
+            window.hide()
+        await shell.aclose()  # hang up if asked, cancel VM tasks, DELETE the application
+        await http.aclose()
+        await demo_server.astop()
+        restore_hooks()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        if window is not None:
+            window.deleteLater()
+        shell.deleteLater()
+    return 0
+
+
+def _make_window(shell: AppViewModel) -> MainWindow:
+    from app.ui.mainwindow import MainWindow
+
+    return MainWindow(shell)
+
+
+def _demo_account(demo: DemoAccount) -> tuple[Account, str | None]:
+    """The demo server's account, kept nowhere (no keyring, no settings, no caches)."""
+    from app.viewmodel.ports import Account
+
+    account = Account(address=demo.user, server=demo.discovery_url, user=demo.user, ephemeral=True)
+    return account, demo.password
+
+
+def _startup_account(args: argparse.Namespace, settings: Settings) -> tuple[Account, str | None]:
+    """The account from --server/--user or the settings; the password from the environment."""
+    from app.viewmodel.ports import Account
+    from app.wiring import env_password
+
+    password = env_password()
+    if args.server:
+        user = args.user or settings.user or settings.address or ""
+        address = user if "@" in user else (settings.address or "")
+        account = Account(address=address, server=args.server, user=user, method="webticket")
+    else:
+        account = Account(
+            address=settings.address or "",
+            server=settings.discovery_url or "",
+            user=settings.user or "",
+            method=settings.method,
+            remember=settings.remember_password,
+        )
+    return account, password
+
+
+def _install_error_hooks(window: MainWindow, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+    """Unhandled errors (Qt slots and asyncio callbacks alike) are logged with the traceback and
+    shown in the banner without it, through the window's hook (app/ui/errors.py)."""
+    uninstall = window.install_excepthook()
+
+    def loop_handler(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, Exception):
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+        else:
+            log.error("%s", context.get("message", "asyncio error"))
+
+    loop.set_exception_handler(loop_handler)
+
+    def restore() -> None:
+        uninstall()
+        loop.set_exception_handler(None)
+
+    return restore

@@ -1,0 +1,237 @@
+"""The one place that builds what talks to a UCWA server: HTTP client, token provider, session.
+
+The window (through ``SignInAdapter``) and every headless command (``app/commands``) build their
+sessions here, so TLS, credentials and caches follow one set of rules. The sign-in stack (msal,
+keyring) and the protocol client are imported only when a session is built: a command in demo
+mode, and the window until it signs in, do not pay for them.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from app.logs import register_secret
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.auth.msal_provider import DeviceCode, Interaction
+    from app.auth.service import SignInService
+    from app.auth.store import TokenStore
+    from app.auth.webticket import PasswordPrompt
+    from app.ucwa.auth import TokenProvider
+    from app.ucwa.session import UcwaSession
+    from app.viewmodel.ports import Account, CallService
+
+PASSWORD_ENV = "UCWA_PHONE_PASSWORD"
+DISCOVERY_PATH = "/autodiscover/autodiscoverservice.svc/root"
+
+# The window keeps its requests short so a dead server shows up quickly (the session gives the
+# long-poll its own timeout); a command may wait longer for a slow server.
+WINDOW_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+WINDOW_LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=4)
+COMMAND_TIMEOUT = httpx.Timeout(30.0)
+
+
+def discovery_url(server: str) -> str:
+    """A bare server URL gets the autodiscovery path; a full discovery URL stays as it is."""
+    parts = urlsplit(server if "://" in server else f"https://{server}")
+    if parts.path in ("", "/"):
+        return f"{parts.scheme}://{parts.netloc}{DISCOVERY_PATH}"
+    return parts.geturl()
+
+
+def env_password() -> str | None:
+    """$UCWA_PHONE_PASSWORD, or None; registered first so no log line can show it."""
+    password = os.environ.get(PASSWORD_ENV) or None
+    register_secret(password)
+    return password
+
+
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """System trust plus the user's private CA bundle (httpx 0.28 deprecates verify=<path>).
+
+    Raises OSError (or ssl.SSLError, one of them) when the bundle cannot be read.
+    """
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
+def make_http(settings: Settings, *, window: bool = False) -> httpx.AsyncClient:
+    """The client for the UCWA server and the sign-in endpoints (system CAs + the bundle)."""
+    verify = tls_context(settings.ca_bundle)
+    if window:
+        return httpx.AsyncClient(timeout=WINDOW_TIMEOUT, limits=WINDOW_LIMITS, verify=verify)
+    return httpx.AsyncClient(timeout=COMMAND_TIMEOUT, verify=verify)
+
+
+def sign_in_service(
+    http: httpx.AsyncClient,
+    settings: Settings,
+    *,
+    password: str | None = None,
+    store: TokenStore | None = None,
+    interaction: Interaction = "auto",
+    password_prompt: PasswordPrompt | None = None,
+    on_device_code: Callable[[DeviceCode], None] | None = None,
+) -> SignInService:
+    """app.auth's SignInService: web ticket or Azure AD per the server's challenge, with the
+    tokens (and, if the settings say so, the password) kept in the OS keyring."""
+    from app.auth.service import SignInService
+
+    return SignInService(
+        settings,
+        http,
+        store=store,
+        password=password,
+        password_prompt=password_prompt,
+        on_device_code=on_device_code,
+        interaction=interaction,
+    )
+
+
+def token_provider(
+    http: httpx.AsyncClient,
+    settings: Settings,
+    *,
+    keep: bool,
+    password: str | None = None,
+    store: TokenStore | None = None,
+    interaction: Interaction = "auto",
+    on_device_code: Callable[[DeviceCode], None] | None = None,
+) -> TokenProvider:
+    """Who answers the server's sign-in challenges for ``settings``' account.
+
+    ``keep=False`` (the demo account): a plain web-ticket provider with the given password that
+    touches no keyring. Otherwise the full ``sign_in_service``.
+    """
+    if not keep:
+        from app.auth.webticket import WebTicketProvider
+
+        return WebTicketProvider(http, settings.user or settings.address or "", password)
+    return sign_in_service(
+        http,
+        settings,
+        password=password,
+        store=store,
+        interaction=interaction,
+        on_device_code=on_device_code,
+    )
+
+
+def session(
+    http: httpx.AsyncClient,
+    tokens: TokenProvider,
+    settings: Settings,
+    *,
+    keep: bool,
+    **options: Any,
+) -> UcwaSession:
+    """A UcwaSession for ``settings``' account; ``options`` go to UcwaSession as they are.
+
+    ``keep=False``: discovery results stay in memory (demo servers listen on a new port every
+    run: nothing worth remembering); otherwise they are cached on disk for the next start.
+    """
+    from app.ucwa.discovery import FileDiscoveryCache, MemoryDiscoveryCache
+    from app.ucwa.session import UcwaSession
+
+    options.setdefault("discovery_cache", FileDiscoveryCache() if keep else MemoryDiscoveryCache())
+    return UcwaSession(
+        http,
+        tokens,
+        discovery_url=settings.discovery_url,
+        address=settings.address,
+        endpoint_id=settings.endpoint_id,
+        default_region=settings.default_region,
+        allowed_redirect_domains=settings.allowed_redirect_domains,
+        **options,
+    )
+
+
+class SignInAdapter:
+    """The window's app.viewmodel.ports.SignInService: ``token_provider`` and ``session`` for the
+    account the sign-in form (or the command line) names.
+
+    For the demo account (``Account.ephemeral``) or with ``persistent=False`` nothing is kept:
+    no keyring (so no keyring notice either), no discovery cache on disk.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: Settings,
+        *,
+        persistent: bool,
+        session_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._http = http
+        self._settings = settings
+        self._persistent = persistent
+        self._session_options = dict(session_options or {})  # tests: a faster injected sleep
+        self._token_store: TokenStore | None = None
+        self._providers: dict[Account, Any] = {}
+
+    def _account_settings(self, account: Account) -> Settings:
+        return self._settings.replace(
+            address=account.address or None,
+            discovery_url=account.server or None,
+            user=account.user or None,
+            method=account.method,
+            remember_password=account.remember,
+        )
+
+    def _keeps(self, account: Account) -> bool:
+        return self._persistent and not account.ephemeral
+
+    def _provider(
+        self, account: Account, password: str | None, show_device_code: Callable[[str], None]
+    ) -> TokenProvider:
+        keep = self._keeps(account)
+        if keep and self._token_store is None:
+            from app.auth.store import TokenStore
+
+            self._token_store = TokenStore()  # probes the keyring lazily, in a worker thread
+        provider = token_provider(
+            self._http,
+            self._account_settings(account),
+            keep=keep,
+            password=password,
+            store=self._token_store,
+            on_device_code=lambda code: show_device_code(code.text),
+        )
+        if keep:
+            self._providers[account] = provider
+        return provider
+
+    async def open_session(
+        self, account: Account, password: str | None, *, show_device_code: Callable[[str], None]
+    ) -> CallService:
+        created: CallService = session(
+            self._http,
+            self._provider(account, password, show_device_code),
+            self._account_settings(account),
+            keep=self._keeps(account),
+            **self._session_options,
+        )
+        return created
+
+    async def notice(self) -> str | None:
+        if self._token_store is None:
+            return None
+        return await self._token_store.anotice()
+
+    async def forget(self, account: Account) -> None:
+        if not self._keeps(account):
+            return
+        provider = self._providers.pop(account, None)
+        if provider is None:
+            provider = self._provider(account, None, lambda _text: None)
+            self._providers.pop(account, None)
+        await provider.logout()
