@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import re
+import secrets
 import signal
 import ssl
 import sys
@@ -334,7 +335,9 @@ class _DemoServer:
         from app.simulator.serve import SimServer
         from app.simulator.simulator import Simulator
 
-        server = SimServer(Simulator(SimConfig(speed=1.0)), host="127.0.0.1", port=0, tls=False)
+        # A per-run token no one is told: nothing in the app drives the demo's /_sim/ endpoints.
+        config = SimConfig(speed=1.0, control_token=secrets.token_urlsafe(32))
+        server = SimServer(Simulator(config), host="127.0.0.1", port=0, tls=False)
         server.__enter__()
         return server
 

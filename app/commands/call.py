@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import secrets
 import signal
 import sys
 import time
@@ -219,7 +220,8 @@ def _demo(args: argparse.Namespace) -> Iterator[Target]:
     from app.simulator import SimConfig, Simulator
     from app.simulator.serve import SimServer
 
-    sim = Simulator(SimConfig(speed=args.demo_speed))
+    # A per-run token no one is told: nothing drives the demo's /_sim/ endpoints.
+    sim = Simulator(SimConfig(speed=args.demo_speed, control_token=secrets.token_urlsafe(32)))
     with SimServer(sim) as server:
         user, password = next(iter(sim.config.users.items()))
         print(
