@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.simulator import calls, control, discovery, resources
+from app.simulator import calls, control, discovery, people, resources
 from app.simulator.context import Ctx
 from app.simulator.discovery import json_response
 from app.simulator.errors import SimError, error_response
@@ -70,7 +70,8 @@ _SPEC: list[tuple[str, dict[str, Handler], bool]] = [
     (A + r"/policies", {"GET": resources.policies_get}, True),
     (A + r"/batch", {"POST": resources.batch_post}, True),
     (A + r"/people", {"GET": resources.people_get}, True),
-    (A + r"/people/(?P<contact>[^/]+)", {"GET": resources.contact_get}, True),
+    (A + r"/people/search", {"GET": people.search_get}, True),
+    (A + r"/people/(?P<contact>[^/]+)", {"GET": people.contact_get}, True),
     (A + r"/onlinemeetings", {"GET": resources.online_meetings_get}, True),
     (A + r"/me", {"GET": resources.me_get}, True),
     (A + r"/me/phones", {"GET": resources.phones_get}, True),
