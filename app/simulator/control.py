@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -125,6 +126,8 @@ def routes(sim: Simulator) -> list[BaseRoute]:
             try:
                 cutoff = float(since)
             except ValueError:
+                cutoff = math.nan
+            if not math.isfinite(cutoff):
                 return error_response(400, "ParameterValidationFailure", fqdn=fqdn)
             records = [r for r in records if r.t > cutoff]
         return _json({"requests": [asdict(r) for r in records]})

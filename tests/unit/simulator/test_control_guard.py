@@ -169,3 +169,11 @@ async def test_values_at_the_bounds_are_accepted(http: httpx.AsyncClient, sim: S
     assert sim.faults.snapshot()["rules"]
     assert (await http.post(CONTROL + "/_sim/reset", json={})).status_code == 200
     assert sim.faults.latency() == 0
+
+
+@pytest.mark.parametrize("since", ["nan", "inf", "-Infinity", "soon"])
+async def test_the_log_refuses_a_cutoff_that_is_not_a_finite_time(
+    http: httpx.AsyncClient, since: str
+) -> None:
+    response = await http.get(CONTROL + "/_sim/log", params={"since": since})
+    assert_ucwa_error(response, 400, "BadRequest", "ParameterValidationFailure")
