@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -47,7 +48,8 @@ class DemoServer:
         from app.simulator.serve import SimServer
         from app.simulator.simulator import Simulator
 
-        sim = Simulator(SimConfig(speed=self._speed))
+        # A per-run token no one is told: nothing may drive the demo's /_sim/ endpoints.
+        sim = Simulator(SimConfig(speed=self._speed, control_token=secrets.token_urlsafe(32)))
         server = SimServer(sim, host="127.0.0.1", port=0, tls=False).start()
         self._server = server
         user, password = next(iter(sim.config.users.items()))

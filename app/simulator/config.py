@@ -112,6 +112,11 @@ class SimConfig:
     """Highest X-MS-RequiresMinResourceVersion honoured; above -> 404 APIVersionNotSupported."""
     max_body_bytes: int = 64 * 1024
     phones: tuple[tuple[str, str], ...] = (("work", "+14255550123"), ("mobile", "+14255550124"))
+    control_token: str | None = None
+    """When set (the simulator embedded in the app), every /_sim/ call must carry it in the
+    X-Sim-Control-Token header; a standalone `ucwa-phone sim` leaves it unset."""
+    no_search_users: frozenset[str] = frozenset()
+    """Users not allowed to search the address book: people/search answers 403 Forbidden."""
 
     def __post_init__(self) -> None:
         realistic = self.profile == "realistic"

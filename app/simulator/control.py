@@ -1,10 +1,15 @@
-"""Loopback-only /_sim/ endpoints: POST faults, POST reset, GET log (same as the Python API)."""
+"""Loopback-only /_sim/ endpoints: POST faults, POST reset, GET log (same as the Python API).
+
+Callers are checked by control_guard: loopback peer and Host, no Origin, JSON POSTs, and the
+per-run token when one is configured; numeric arguments are bounded there too.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -13,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from app.simulator.control_guard import Refused, check_arguments, check_caller, parse_body
 from app.simulator.errors import JSON_TYPE, error_response
 
 if TYPE_CHECKING:
@@ -69,6 +75,10 @@ def routes(sim: Simulator) -> list[BaseRoute]:
             if not is_loopback(request):
                 return error_response(403, None, "The control API is loopback-only.", fqdn=fqdn)
             try:
+                check_caller(request, sim.config.control_token)
+            except Refused as refused:
+                return error_response(refused.status, refused.subcode, refused.message, fqdn=fqdn)
+            try:
                 result: Response = await fn(request)
                 return result
             except Exception:  # a bad control call must not hurt the server
@@ -82,8 +92,8 @@ def routes(sim: Simulator) -> list[BaseRoute]:
         if len(raw) > 64 * 1024:
             return error_response(413, fqdn=fqdn)
         try:
-            doc = json.loads(raw or b"{}")
-        except ValueError:
+            doc = parse_body(raw)
+        except (ValueError, RecursionError):
             return error_response(400, "DeserializationFailure", fqdn=fqdn)
         if not isinstance(doc, dict) or not isinstance(doc.get("action"), str):
             return error_response(400, "ParameterValidationFailure", "'action' missing", fqdn=fqdn)
@@ -100,6 +110,7 @@ def routes(sim: Simulator) -> list[BaseRoute]:
             problems = {k: "unknown" for k in unknown} | {k: "required" for k in missing}
             return error_response(400, "ParameterValidationFailure", parameters=problems, fqdn=fqdn)
         try:
+            check_arguments(doc)
             getattr(sim.faults, action)(**doc)
         except (TypeError, ValueError) as exc:
             return error_response(400, "ParameterValidationFailure", str(exc)[:200], fqdn=fqdn)
@@ -117,6 +128,8 @@ def routes(sim: Simulator) -> list[BaseRoute]:
             try:
                 cutoff = float(since)
             except ValueError:
+                cutoff = math.nan
+            if not math.isfinite(cutoff):
                 return error_response(400, "ParameterValidationFailure", fqdn=fqdn)
             records = [r for r in records if r.t > cutoff]
         return _json({"requests": [asdict(r) for r in records]})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import app.simulator.directory as directory
 from app.simulator.state import Application, Conversation, Invitation, Participant, ucwa_date
 
 Doc = dict[str, Any]
@@ -103,9 +104,10 @@ def user_doc(origin: str, prefix: str) -> Doc:
 
 
 def display_name(user: str) -> str:
-    local = user.split("@", 1)[0]
-    names = {"alice": "Alice Wilson", "bob": "Bob Kelly", "carol": "Carol Diaz"}
-    return names.get(local.lower(), local.replace(".", " ").title())
+    person = directory.find(user)
+    if person is not None:
+        return person.name
+    return user.split("@", 1)[0].replace(".", " ").title()
 
 
 def application_doc(app: Application, p: Paths, *, phone_audio: bool) -> Doc:

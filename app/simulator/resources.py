@@ -146,13 +146,6 @@ async def people_get(ctx: Ctx) -> Response:
     return json_response(d.people_doc(paths(ctx, the_app(ctx))))
 
 
-async def contact_get(ctx: Ctx) -> Response:
-    app = the_app(ctx)
-    ident = ctx.params["contact"]
-    uri = ("sip:" + ident) if "@" in ident else ("tel:" + ident)
-    return json_response(d.contact_doc(paths(ctx, app), uri))
-
-
 async def online_meetings_get(ctx: Ctx) -> Response:
     return json_response(d.online_meetings_doc(paths(ctx, the_app(ctx))))
 

@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 import app.simulator.calls as calls
 import app.simulator.control as control
 import app.simulator.discovery as discovery
+import app.simulator.people as people
 import app.simulator.resources as resources
 from app.simulator.context import Ctx
 from app.simulator.discovery import json_response
@@ -73,7 +74,8 @@ _SPEC: list[tuple[str, dict[str, Handler], bool]] = [
     (A + r"/policies", {"GET": resources.policies_get}, True),
     (A + r"/batch", {"POST": resources.batch_post}, True),
     (A + r"/people", {"GET": resources.people_get}, True),
-    (A + r"/people/(?P<contact>[^/]+)", {"GET": resources.contact_get}, True),
+    (A + r"/people/search", {"GET": people.search_get}, True),
+    (A + r"/people/(?P<contact>[^/]+)", {"GET": people.contact_get}, True),
     (A + r"/onlinemeetings", {"GET": resources.online_meetings_get}, True),
     (A + r"/me", {"GET": resources.me_get}, True),
     (A + r"/me/phones", {"GET": resources.phones_get}, True),

@@ -244,7 +244,7 @@ async def test_http_fault_endpoints_mirror_the_python_api(sim_server, sim_creden
             json={"action": "force_status", "path_contains": "/me", "status": 500},
         )
         assert resp.status_code in (200, 204)
-        assert (await w.http.post(f"{base}/_sim/reset")).status_code in (200, 204)
+        assert (await w.http.post(f"{base}/_sim/reset", json={})).status_code in (200, 204)
         assert (await w.get(me)).status_code == 200
         log = await w.http.get(f"{base}/_sim/log")
         assert log.status_code == 200

@@ -14,6 +14,8 @@ from app.simulator import SimConfig, Simulator
 
 USER, PASSWORD = "alice@contoso.com", "demo-password"
 ORIGIN = "http://sim.test"
+CONTROL = "http://127.0.0.1"  # the /_sim/ endpoints answer only to a loopback Host header
+JSON = {"Content-Type": "application/json"}
 
 
 @dataclass

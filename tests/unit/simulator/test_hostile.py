@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.simulator import Simulator
-from tests.unit.simulator.conftest import ORIGIN, Ucwa, assert_ucwa_error
+from tests.unit.simulator.conftest import CONTROL, JSON, ORIGIN, Ucwa, assert_ucwa_error
 
 pytestmark = pytest.mark.anyio
 
@@ -68,15 +68,15 @@ async def test_weird_host_header_does_not_break_absolute_hrefs(http: httpx.Async
 async def test_control_api_is_loopback_only(sim: Simulator) -> None:
     remote = httpx.ASGITransport(sim.asgi, client=("192.0.2.7", 5555))
     async with httpx.AsyncClient(transport=remote, base_url=ORIGIN) as outsider:
-        denied = await outsider.post("/_sim/faults", json={"action": "expire_tokens"})
+        denied = await outsider.post(CONTROL + "/_sim/faults", json={"action": "expire_tokens"})
         assert_ucwa_error(denied, 403, "Forbidden")
-        assert_ucwa_error(await outsider.get("/_sim/log"), 403, "Forbidden")
+        assert_ucwa_error(await outsider.get(CONTROL + "/_sim/log"), 403, "Forbidden")
 
 
 async def test_control_api_over_http(ucwa: Ucwa, sim: Simulator) -> None:
     http = ucwa.http
     ok = await http.post(
-        "/_sim/faults",
+        CONTROL + "/_sim/faults",
         json={"action": "force_status", "path_contains": "/me", "status": 503, "retry_after": 2},
     )
     assert ok.status_code == 200, ok.text
@@ -93,13 +93,15 @@ async def test_control_api_over_http(ucwa: Ucwa, sim: Simulator) -> None:
         {},
     ]
     for bad in bad_calls:
-        assert_ucwa_error(await http.post("/_sim/faults", json=bad), 400, "BadRequest")
-    assert_ucwa_error(await http.post("/_sim/faults", content=b"{"), 400, "BadRequest")
+        assert_ucwa_error(await http.post(CONTROL + "/_sim/faults", json=bad), 400, "BadRequest")
+    assert_ucwa_error(
+        await http.post(CONTROL + "/_sim/faults", content=b"{", headers=JSON), 400, "BadRequest"
+    )
     gone = {"action": "force_status", "path_contains": "me", "status": 410, "count": 5}
-    await http.post("/_sim/faults", json=gone | {"subcode": "CannotRedirect"})
-    assert (await http.post("/_sim/reset")).status_code == 200
+    await http.post(CONTROL + "/_sim/faults", json=gone | {"subcode": "CannotRedirect"})
+    assert (await http.post(CONTROL + "/_sim/reset", json={})).status_code == 200
     assert (await ucwa.get(ucwa.link("me", "self"))).status_code == 200
-    log = (await http.get("/_sim/log")).json()["requests"]
+    log = (await http.get(CONTROL + "/_sim/log")).json()["requests"]
     assert {"t", "method", "path", "query", "status"} <= set(log[-1])
     assert not any(r["path"].startswith("/_sim") for r in log)
     assert [r for r in log if r["status"] == 503]
