@@ -14,13 +14,12 @@ from app.ucwa.discovery import MemoryDiscoveryCache
 from app.ucwa.eventchannel import EventChannel
 from app.ucwa.events import Event
 from app.ucwa.transport import Transport
-from bench.bench_simulator import ANSWERED, Walker, _Probe, _simulator
+from bench.bench_simulator import ANSWERED, PASSWORD, USER, Walker, _Probe, _simulator
 from tests.helpers.tokens import PasswordGrant
 
 Row = tuple[str, str, str]
 TARGET_EXTRA_P99_MS = 5.0
 TARGET_STALL_MS = 20.0
-USER, PASSWORD = "alice@contoso.com", "demo-password"
 
 
 def _pct(values: list[float], q: float) -> float:

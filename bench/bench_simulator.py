@@ -16,7 +16,10 @@ from pathlib import Path
 
 import httpx
 
+from app.simulator.config import DEMO_USERS
 from tests.helpers.ucwa_walker import ANSWERED, Walker, link
+
+USER, PASSWORD = next(iter(DEMO_USERS.items()))
 
 Row = tuple[str, str, str]
 TARGET_P99_MS = 5.0
@@ -166,7 +169,7 @@ async def _bench(discovery: str, quick: bool) -> list[Row]:
         httpx.AsyncClient(timeout=30.0) as http,
         httpx.AsyncClient(timeout=None, limits=limits) as parked_http,
     ):
-        w = Walker(http, discovery, "alice@contoso.com", "demo-password")
+        w = Walker(http, discovery, USER, PASSWORD)
         await w.sign_in()
         probe = _Probe(w)
         await probe.connect()

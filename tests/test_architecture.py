@@ -108,6 +108,7 @@ OUTSIDE_NAMES = re.compile(
     r"|/wor[k]/"
     r"|\bspec\.md\b"
     r"|\bARCHITECTURE\.md\b"
+    r"|\baesthetic[s]\.md\b"
     r"|platform-note[s]"
 )
 # A relative path made of `..` components, e.g. `../x`, `"../.."`, `$(dirname "$0")/..`.

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.simulator.config import DEMO_USERS
+
 # Device codes are approved after this many "authorization_pending" polls, as if the person
 # had typed the code in a browser meanwhile.
 DEFAULT_PENDING_POLLS = 1
@@ -66,7 +68,7 @@ class AadProvider:
     the simulator's UCWA endpoints. Accounts come from ``users`` (password grant only).
     """
 
-    users: Mapping[str, str] = field(default_factory=lambda: {"alice@contoso.com": "demo-password"})
+    users: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_USERS))
     tenant: str = "contoso"
     token_lifetime_s: float = 3600.0
     pending_polls: int = DEFAULT_PENDING_POLLS

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 RedirectMode = Literal["none", "root", "user", "loop", "host"]
@@ -16,8 +18,12 @@ Profile = Literal["permissive", "realistic"]
 REALISTIC_MEDIUM_HOLD_S = 3.0
 
 
+# The demo account: the only place its published password is written down.
+DEMO_USERS: Mapping[str, str] = MappingProxyType({"alice@contoso.com": "demo-password"})
+
+
 def _default_users() -> dict[str, str]:
-    return {"alice@contoso.com": "demo-password"}
+    return dict(DEMO_USERS)
 
 
 @dataclass
