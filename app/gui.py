@@ -144,7 +144,8 @@ def _single_instance(app: QApplication, link: str | None) -> SingleInstance | No
         app.removeEventFilter(instance)
         return None
     if result is HandOver.FOREIGN:
-        print(foreign_socket_message(name), file=sys.stderr, flush=True)
+        instance.problem = foreign_socket_message(name)
+        print(instance.problem, file=sys.stderr, flush=True)
         return instance
     instance.listen()
     return instance
@@ -214,6 +215,8 @@ async def _amain(
         window = _make_window(shell)
         restore_hooks = _install_error_hooks(window, loop)
         window.show()
+        if instance.problem:
+            shell.showError(instance.problem)
         if args.link:
             # Fills the dialer only: a link in a web page must not place a call by itself.
             window.open_link(args.link)

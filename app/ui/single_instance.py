@@ -116,6 +116,8 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self._name = name
         self._peer = peer
+        # A sentence for the window when the socket could not be used safely (set by the owner).
+        self.problem: str | None = None
         self._server: QLocalServer | None = None
         self._pending: list[str] = []
         self._handler: Callable[[str], None] | None = None

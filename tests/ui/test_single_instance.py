@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.runtime_dir import runtime_directory
+from app.ui import single_instance
 from app.ui.single_instance import HandOver, SingleInstance, hand_over, peer_uid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +151,33 @@ def test_a_fallback_dir_others_can_enter_is_not_used(tmp_path: Path) -> None:
     fallback.mkdir(mode=0o755)
     fallback.chmod(0o755)
     assert runtime_directory({}, fallback, os.getuid()) is None
+
+
+def test_the_window_reports_another_users_socket_and_keeps_away_from_it(
+    qtbot: QtBot,
+    qapp: QApplication,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app import gui
+
+    name = gui.instance_name()
+    assert name is not None and name.startswith(os.environ["XDG_RUNTIME_DIR"])
+    links: list[str] = []
+    theirs = _listening(name, links)
+    real = single_instance.hand_over
+    monkeypatch.setattr(
+        single_instance, "hand_over", lambda n, link: real(n, link, peer=_someone_else)
+    )
+    instance = gui._single_instance(qapp, "tel:+14255550100")
+    try:
+        assert instance is not None  # this copy runs on, without the socket
+        message = f"Another user's UCWA Phone socket is in the way at {name}; not using it."
+        assert instance.problem == message
+        assert message in capsys.readouterr().err
+        qtbot.wait(100)
+        assert links == []
+    finally:
+        if instance is not None:
+            qapp.removeEventFilter(instance)
+        theirs.close()
