@@ -105,29 +105,49 @@ def run(args: argparse.Namespace, *, on_ready: OnReady | None = None) -> int:
         return runner.run(_amain(app, args, instance, on_ready))
 
 
-def instance_name() -> str:
-    """The local socket name of this user's running copy (derived from their config dir, so
-    another user, or a test with its own XDG_CONFIG_HOME, has another one)."""
+def instance_name() -> str | None:
+    """The local socket of this user's running copy; None when there is no private place for it.
+
+    The name derives from the config dir, so another user, or a test with its own XDG_CONFIG_HOME,
+    has another one. On Unix it is a full path in the user's 0700 runtime directory (a name
+    alone would land in the shared temp dir, where another user could take it first); on Windows
+    Qt's per-user named pipe is the private place.
+    """
     from app.settings import config_dir
 
     digest = hashlib.sha256(str(config_dir()).encode("utf-8")).hexdigest()[:16]
-    return f"ucwa-phone-{digest}"
+    name = f"ucwa-phone-{digest}"
+    if sys.platform == "win32":
+        return name
+    from app.runtime_dir import runtime_directory
+
+    directory = runtime_directory()
+    return None if directory is None else str(directory / name)
 
 
 def _single_instance(app: QApplication, link: str | None) -> SingleInstance | None:
-    """None when a copy is already running (it got ``link``); else this copy's listener.
+    """None when a copy is already running (it got ``link``); else this copy's listener (one
+    that does not listen when there is no private socket, or another user's is in the way).
 
     A second copy would sign in with the same endpoint and take the first one's session over.
     """
-    from app.ui.single_instance import SingleInstance, hand_over
+    from app.ui.single_instance import HandOver, SingleInstance, foreign_socket_message, hand_over
 
     name = instance_name()
-    if hand_over(name, link):
-        log.info("UCWA Phone is already running; handed the link over to it")
-        return None
-    instance = SingleInstance(name, app)
-    instance.listen()
+    instance = SingleInstance(name or "", app)
     app.installEventFilter(instance)  # macOS delivers tel: links as QFileOpenEvent
+    if name is None:
+        return instance
+    result = hand_over(name, link)
+    if result is HandOver.DELIVERED:
+        log.info("UCWA Phone is already running; handed the link over to it")
+        app.removeEventFilter(instance)
+        return None
+    if result is HandOver.FOREIGN:
+        instance.problem = foreign_socket_message(name)
+        print(instance.problem, file=sys.stderr, flush=True)
+        return instance
+    instance.listen()
     return instance
 
 
@@ -195,6 +215,8 @@ async def _amain(
         window = _make_window(shell)
         restore_hooks = _install_error_hooks(window, loop)
         window.show()
+        if instance.problem:
+            shell.showError(instance.problem)
         if args.link:
             # Fills the dialer only: a link in a web page must not place a call by itself.
             window.open_link(args.link)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from app.files import write_private_atomically
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,6 @@ def load(directory: Path | None = None) -> Settings:
 
 
 def save(settings: Settings, directory: Path | None = None) -> None:
-    """Write atomically so a crash never leaves half a file."""
-    path = _path(directory)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically (a crash never leaves half a file) and readable by this user only."""
     data = dataclasses.asdict(settings)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_private_atomically(_path(directory), json.dumps(data, indent=2, sort_keys=True))

@@ -47,8 +47,11 @@ def discovery_url(server: str) -> str:
 
 
 def env_password() -> str | None:
-    """$UCWA_PHONE_PASSWORD, or None; registered first so no log line can show it."""
-    password = os.environ.get(PASSWORD_ENV) or None
+    """$UCWA_PHONE_PASSWORD, or None; registered first so no log line can show it.
+
+    The variable is removed once read, so no child (the sign-in browser, a subprocess) inherits it.
+    """
+    password = os.environ.pop(PASSWORD_ENV, None) or None
     register_secret(password)
     return password
 

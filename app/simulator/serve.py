@@ -76,6 +76,7 @@ class SimServer:
             host=self.host,
             port=self.requested_port,
             log_level="warning",
+            log_config=None,  # uvicorn's records go to the app's (redacting) root handler
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=2,

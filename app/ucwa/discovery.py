@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, Final, Protocol
 import httpx
 import platformdirs
 
+from app.files import write_private_atomically
 from app.ucwa.errors import RemoteProtocolError, ServerError, TransportError, UcwaError
 from app.ucwa.links import is_loopback, origin
 from app.ucwa.transport import Transport
@@ -84,10 +84,7 @@ class FileDiscoveryCache:
 
     def _write(self, entries: dict[str, str]) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_private_atomically(self.path, json.dumps(entries, indent=1))
         except OSError as exc:  # a cache: losing it only costs one discovery
             log.warning("could not write %s: %s", self.path, exc)
 

@@ -5,11 +5,21 @@ shows "Signed in somewhere else"), so the first copy listens on a local socket (
 Windows named pipe, reachable by this user only) and a later launch sends it one line: the link
 it was given, or an empty line ("just show yourself"). macOS hands links to the running app as a
 QFileOpenEvent instead; those arrive through the same ``linkReceived``.
+
+Another local user must neither receive our links nor send us theirs. On Unix the socket sits in
+the user's private runtime directory (the caller passes its full path), and both ends check the
+peer's user id (SO_PEERCRED on Linux); on Windows Qt's named pipe is created with per-user access
+(``UserAccessOption``), which the OS enforces.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
+import os
+import socket as pysocket
+import struct
+import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Signal, Slot
@@ -21,27 +31,70 @@ log = logging.getLogger(__name__)
 _ACK = b"ok\n"
 _MAX_LINE = 4096
 
+PeerUid = Callable[[QLocalSocket], "int | None"]
 
-def hand_over(name: str, link: str | None, timeout_ms: int = 2000) -> bool:
-    """Send ``link`` to the copy listening on ``name``; True once it has confirmed it.
+
+def peer_uid(socket: QLocalSocket) -> int | None:
+    """The user id of the process at the other end (Linux: SO_PEERCRED); None where unknown."""
+    if not sys.platform.startswith("linux"):
+        return None
+    fd = int(socket.socketDescriptor())
+    if fd < 0:
+        return None
+    sock = pysocket.socket(fileno=fd)
+    try:
+        creds = sock.getsockopt(pysocket.SOL_SOCKET, pysocket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return None
+    finally:
+        sock.detach()  # the descriptor belongs to Qt: never close it here
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+def _foreign(socket: QLocalSocket, peer: PeerUid) -> int | None:
+    """The peer's uid when it is another user's (unknown counts as ours: see the module doc)."""
+    uid = peer(socket)
+    return uid if uid is not None and uid != os.getuid() else None
+
+
+def foreign_socket_message(name: str) -> str:
+    return f"Another user's UCWA Phone socket is in the way at {name}; not using it."
+
+
+class HandOver(enum.Enum):
+    """What became of a later launch's attempt to reach the running copy."""
+
+    DELIVERED = "delivered"  # the running copy has the link: this launch is done
+    NOBODY = "nobody"  # no copy answered (none, or a stale socket): start this one
+    FOREIGN = "foreign"  # another user's process holds the socket: never talk to it
+
+
+def hand_over(
+    name: str, link: str | None, timeout_ms: int = 2000, *, peer: PeerUid = peer_uid
+) -> HandOver:
+    """Send ``link`` to the copy listening on ``name``, once the peer proved to be this user.
 
     Blocking, but only for a local socket and before this process has an event loop.
     """
     socket = QLocalSocket()
     socket.connectToServer(name)
     if not socket.waitForConnected(timeout_ms):
-        return False
+        return HandOver.NOBODY
     try:
+        if (uid := _foreign(socket, peer)) is not None:
+            log.warning("single-instance socket %s belongs to user %d; not using it", name, uid)
+            return HandOver.FOREIGN
         socket.write((link or "").replace("\n", " ").encode("utf-8") + b"\n")
         if not socket.waitForBytesWritten(timeout_ms):
-            return False
+            return HandOver.NOBODY
         reply = b""
         while _ACK not in reply and socket.waitForReadyRead(timeout_ms):
             reply += bytes(socket.readAll().data())
         if _ACK not in reply:
             log.warning("the running UCWA Phone did not answer; starting another one")
-            return False
-        return True
+            return HandOver.NOBODY
+        return HandOver.DELIVERED
     finally:
         socket.abort()
 
@@ -57,9 +110,14 @@ class SingleInstance(QObject):
 
     linkReceived = Signal(str)
 
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(
+        self, name: str, parent: QObject | None = None, *, peer: PeerUid = peer_uid
+    ) -> None:
         super().__init__(parent)
         self._name = name
+        self._peer = peer
+        # A sentence for the window when the socket could not be used safely (set by the owner).
+        self.problem: str | None = None
         self._server: QLocalServer | None = None
         self._pending: list[str] = []
         self._handler: Callable[[str], None] | None = None
@@ -70,6 +128,7 @@ class SingleInstance(QObject):
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         if not server.listen(self._name):
             # A socket file left by a copy that crashed: nobody answered on it (hand_over said so).
+            log.warning("taking over the stale single-instance socket at %s", self._name)
             QLocalServer.removeServer(self._name)
             if not server.listen(self._name):
                 log.warning("single-instance socket unavailable: %s", server.errorString())
@@ -104,6 +163,11 @@ class SingleInstance(QObject):
         server = self._server
         while server is not None and server.hasPendingConnections():
             socket = server.nextPendingConnection()
+            if (uid := _foreign(socket, self._peer)) is not None:
+                log.warning("refused a link from user %d on the single-instance socket", uid)
+                socket.abort()
+                socket.deleteLater()
+                continue
             socket.setParent(self)
             socket.readyRead.connect(lambda s=socket: self._on_ready_read(s))
             socket.disconnected.connect(socket.deleteLater)
