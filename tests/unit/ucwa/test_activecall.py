@@ -11,6 +11,7 @@ import pytest
 
 from app.ucwa.activecall import ActiveCall
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.dialing import dial_target
 from app.ucwa.errors import CallFailed, LocalProtocolError, UcwaError
 from app.ucwa.reasons import CallReason
 from app.ucwa.transport import Transport
@@ -46,7 +47,7 @@ class Rig:
             return task
 
         self.call = ActiveCall(
-            "+14255550100",
+            dial_target("+14255550100"),
             transport=Transport(self.http, None, sleep=no_sleep),
             emit=self.snapshots.append,
             channel=lambda: None,
