@@ -35,6 +35,7 @@ __all__ = [
     "DialKind",
     "DialTarget",
     "dial_target",
+    "is_link",
     "phone_number",
     "region_of",
     "resolve_region",
@@ -143,6 +144,12 @@ def dial_target(text: str, region: str | None = None) -> DialTarget:
     if "@" in text:
         return _sip(text.strip())
     return _phone(text, region)
+
+
+def is_link(text: str) -> bool:
+    """Whether ``text`` is written as a tel:, callto: or sip: link."""
+    match = _SCHEME.match(text)
+    return match is not None and match.group(1).lower() in _KNOWN_SCHEMES
 
 
 def phone_number(text: str, region: str | None = None) -> str:

@@ -141,9 +141,15 @@ class DialerViewModel(ViewModelBase):
     # -- number editing -----------------------------------------------------------------------
     @Slot(str)
     def setNumber(self, text: str) -> None:
+        if dialing.is_link(text):
+            # A clicked or pasted link shows what it dials ("+1 425-555-0100", "bob@contoso.com").
+            target = phone.check(text, self._region).target
+            if target is not None and target.display != text:
+                self.setNumber(target.display)
+                return
         if not phone.is_plain(text):
-            # A link, an extension written out or a SIP address: kept as written, never reformatted.
-            self._apply(text.strip(), show_incomplete=False)
+            # An extension written out or a SIP address: kept as written, never reformatted.
+            self._apply(text, show_incomplete=False)
             return
         raw = phone.clean(text)
         if raw == self._raw:

@@ -45,21 +45,26 @@ def test_pasted_digits_are_cleaned(pasted: str, raw: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("pasted", "uri"),
+    ("pasted", "shown", "uri"),
     [
-        ("tel:+1-425-555-0100;ext=12", "tel:+14255550100;ext=12"),
-        ("callto://+14255550100", "tel:+14255550100"),
-        ("sip:+14255550100@contoso.com;user=phone", "tel:+14255550100"),
-        ("(425) 555.0100 x123", "tel:+14255550100;ext=123"),
-        ("+1 425 555 0100 ext. 5", "tel:+14255550100;ext=5"),
+        ("tel:+1-425-555-0100;ext=12", "+1 425-555-0100 ext. 12", "tel:+14255550100;ext=12"),
+        ("callto://+14255550100", "+1 425-555-0100", "tel:+14255550100"),
+        ("sip:+14255550100@contoso.com;user=phone", "+1 425-555-0100", "tel:+14255550100"),
+        ("tel:+49%2030%2012345678", "+49 30 12345678", "tel:+493012345678"),
+        ("sip:bob@contoso.com", "bob@contoso.com", "sip:bob@contoso.com"),
+        ("(425) 555.0100 x123", "(425) 555.0100 x123", "tel:+14255550100;ext=123"),
+        ("+1 425 555 0100 ext. 5", "+1 425 555 0100 ext. 5", "tel:+14255550100;ext=5"),
+        ("tel:%ZZ", "tel:%ZZ", None),
     ],
 )
-def test_pasted_links_and_extensions_are_kept_as_written(
-    dialer: DialerViewModel, pasted: str, uri: str
+def test_pasted_links_show_what_they_dial(
+    dialer: DialerViewModel, pasted: str, shown: str, uri: str | None
 ) -> None:
     dialer.setNumber(pasted)
-    assert dialer.number == pasted
-    assert dialer.target is not None and dialer.target.uri == uri
+    assert dialer.number == shown
+    assert (dialer.target.uri if dialer.target else None) == uri
+    if uri is None:
+        assert "%-escape" in dialer.hint
 
 
 def test_formats_as_you_type_and_keeps_the_plus(dialer: DialerViewModel) -> None:
