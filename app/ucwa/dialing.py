@@ -31,6 +31,7 @@ from app.ucwa.numbers import display
 
 __all__ = [
     "DIAL_PLAN_HINT",
+    "EMPTY_INPUT",
     "INCOMPLETE_NUMBER",
     "DialKind",
     "DialTarget",
@@ -42,6 +43,7 @@ __all__ = [
     "typed_digits",
 ]
 
+EMPTY_INPUT = "Enter a number or address to call."
 INCOMPLETE_NUMBER = "That is not a complete phone number."
 DIAL_PLAN_HINT = "Your company's dial plan will complete this number."
 
@@ -130,7 +132,7 @@ def dial_target(text: str, region: str | None = None) -> DialTarget:
     """The target for what a person typed, pasted or clicked; InvalidNumber (one plain
     sentence) for anything that cannot be called. National numbers are read in ``region``."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidNumber("Enter a number or address to call.")
+        raise InvalidNumber(EMPTY_INPUT)
     if len(text) > MAX_INPUT:
         raise InvalidNumber("That is too long for a number or address.")
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
@@ -183,7 +185,7 @@ def _from_link(scheme: str, rest: str, region: str | None) -> DialTarget:
         return _sip(decoded) if scheme == "callto" else _refuse_tel_address()
     number, params = _split_params(decoded)
     if not number.strip():
-        raise InvalidNumber("Enter a number or address to call.")
+        raise InvalidNumber(EMPTY_INPUT)
     context = params.get("phone-context", "")
     if context.startswith("+") and not number.lstrip().startswith("+"):
         # RFC 3966: a local number whose context is a global prefix belongs to that country.
@@ -266,7 +268,7 @@ def _phone(text: str, region: str | None, *, extension: str | None = None) -> Di
             raise InvalidNumber("That extension is not a number.")
     body = _VISUAL.sub("", _TRUNK_ZERO.sub(r"\1", text.replace("\uff0b", "+")))
     if not body:
-        raise InvalidNumber("Enter a number or address to call.")
+        raise InvalidNumber(EMPTY_INPUT)
     if any(ch.isalpha() for ch in body):
         raise InvalidNumber("A phone number cannot contain letters.")
     if any(ch in "*#" for ch in body):

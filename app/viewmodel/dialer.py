@@ -203,7 +203,7 @@ class DialerViewModel(ViewModelBase):
         if self._target is None:
             self._apply(self._raw, show_incomplete=True)
             if not self._hint:
-                DialerViewModel.hint.set(self, "Type a number to call.")
+                DialerViewModel.hint.set(self, dialing.EMPTY_INPUT)
             return
         if not self._canDial or self._service is None:
             return

@@ -215,7 +215,7 @@ _SHAPES = re.compile(r"tel:\+[1-9]\d{1,14}(;ext=\d{1,15})?|tel:\d{2,15}|sip:[^@\
 us_numbers = st.from_regex(r"\A[2-9][0-9]{2}[2-9][0-9]{6}\Z")
 separators = st.sampled_from(["", " ", "-", ".", " - "])
 regions = st.sampled_from([None, "US", "GB", "DE", "IN"])
-link_alphabet = st.sampled_from(list("0123456789+-.() ;=%@:/abcxyzADFtelsipcallo#*?\x00\n") + ["ext"])
+link_alphabet = st.sampled_from([*"0123456789+-.() ;=%@:/abcxyzADFtelsipcallo#*?\x00\n", "ext"])
 links = st.builds(
     lambda scheme, body: scheme + body,
     st.sampled_from(["tel:", "callto:", "sip:", "sips:", "TEL:", "callto://", "", "foo:"]),
