@@ -180,6 +180,8 @@ def _from_link(scheme: str, rest: str, region: str | None) -> DialTarget:
     if scheme == "callto":
         decoded = decoded.removeprefix("//")
     if scheme in ("sip", "sips"):
+        # startPhoneAudio's `to` knows only sip: (docs/protocol.md §11 check 24); the client
+        # reaches the server over TLS either way.
         return _sip_uri(decoded, region)
     if "@" in decoded:
         return _sip(decoded) if scheme == "callto" else _refuse_tel_address()
