@@ -26,9 +26,15 @@ _LINK = re.compile(r"^(tel|callto|sip):", re.IGNORECASE)
 
 
 def split_link(argv: Sequence[str]) -> tuple[list[str], str | None]:
-    """Take a tel:/callto:/sip: link out of argv, so the parser never mistakes it for a COMMAND."""
+    """Take a tel:/callto:/sip: link out of argv, so the parser never mistakes it for a COMMAND.
+
+    After a COMMAND nothing is a link: `ucwa-phone call sip:bob@contoso.com` dials an address.
+    """
     for i, token in enumerate(argv):
-        if _LINK.match(token) and (i == 0 or argv[i - 1] not in _VALUE_OPTIONS):
+        after_option = i > 0 and argv[i - 1] in _VALUE_OPTIONS
+        if token in _COMMANDS and not after_option:
+            break
+        if _LINK.match(token) and not after_option:
             return [*argv[:i], *argv[i + 1 :]], token
     return list(argv), None
 
@@ -83,12 +89,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if getattr(args, "_module", None) is not None:
         return args
     if args.callback:
-        from app.viewmodel import phone
+        from app.ucwa import dialing
+        from app.ucwa.errors import InvalidNumber
 
-        e164, _ = phone.validate(phone.clean(args.callback), None)
-        if e164 is None:
+        try:
+            args.callback = dialing.phone_number(args.callback)
+        except InvalidNumber:
             parser.error(f"--callback {args.callback!r} is not a phone number like +14255550123")
-        args.callback = e164
     if args.server and not args.server.startswith(("https://", "http://")):
         parser.error("--server needs the discovery URL, e.g. https://lyncdiscover.contoso.com/")
     return args

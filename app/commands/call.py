@@ -30,7 +30,7 @@ from app.ucwa import (
     UcwaError,
     UcwaSession,
 )
-from app.ucwa.numbers import normalize
+from app.ucwa.dialing import DialTarget, dial_target, phone_number, resolve_region
 from app.wiring import PASSWORD_ENV, discovery_url, env_password, make_http, token_provider
 from app.wiring import session as make_session
 
@@ -62,7 +62,11 @@ def _seconds(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("number", help="the number to call, e.g. +14255550100")
+    parser.add_argument(
+        "number",
+        help="what to call: +14255550100, a national number, an extension such as 5500 "
+        "(completed by your company's dial plan), sip:bob@contoso.com or bob@contoso.com",
+    )
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--server", metavar="DISCOVERY_URL", help="discovery URL or server name")
     target.add_argument("--address", metavar="USER@DOMAIN", help="sign-in address (autodiscovery)")
@@ -241,14 +245,22 @@ def _http(args: argparse.Namespace, settings: settings_mod.Settings) -> httpx.As
 # -- the call -----------------------------------------------------------------------------------
 
 
+def dial_target_for(
+    number: str, callback: str | None, settings: settings_mod.Settings
+) -> tuple[DialTarget, str | None]:
+    """The call's target and E.164 callback, by the app's one number policy; InvalidNumber when
+    either cannot be called. The region: settings, else the locale, else the callback's country."""
+    own = [n for n in (callback, settings.callback_number) if n]
+    region = resolve_region(settings.default_region, own)
+    return dial_target(number, region), phone_number(callback, region) if callback else None
+
+
 async def _main(args: argparse.Namespace) -> int:
     printer = Printer(args.json)
     settings = settings_mod.load()
     try:
         # Refuse a bad number before signing in: nothing at all is sent for it.
-        normalize(args.number, default_region=settings.default_region)
-        if args.callback:
-            normalize(args.callback, default_region=settings.default_region)
+        args.target, args.callback = dial_target_for(args.number, args.callback, settings)
     except InvalidNumber as exc:
         return _fail(exc.user_message, EXIT_USAGE)
     async with contextlib.AsyncExitStack() as stack:
@@ -353,7 +365,7 @@ async def _place(
         return _fail(f"sign-in failed: {exc.user_message}", EXIT_SESSION)
     callback = args.callback or settings.callback_number
     try:
-        await _unless_interrupted(session.start_call(args.number, callback), interrupted)
+        await _unless_interrupted(session.start_call(args.target, callback), interrupted)
     except _Interrupted:
         # Cancelled before or during the POST; if the server did create the call, deleting the
         # application on the way out ends it.

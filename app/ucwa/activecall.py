@@ -13,6 +13,7 @@ from typing import Any, Final
 import httpx
 
 from app.ucwa.calls import CallAction, CallSnapshot, CallState, CallTracker
+from app.ucwa.dialing import DialTarget
 from app.ucwa.errors import (
     ApplicationGone,
     CallFailed,
@@ -24,7 +25,7 @@ from app.ucwa.errors import (
 )
 from app.ucwa.eventchannel import EventChannel
 from app.ucwa.events import Event
-from app.ucwa.reasons import CallReason
+from app.ucwa.reasons import CallReason, is_normalization_failure, normalization_failed_message
 from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class ActiveCall:
 
     def __init__(
         self,
-        number: str,
+        target: DialTarget,
         *,
         transport: Transport,
         emit: Callable[[CallSnapshot], None],
@@ -63,9 +64,10 @@ class ActiveCall:
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.number = number
+        self.target = target
+        self.number = target.number
         self.operation_id = uuid.uuid4().hex
-        self.tracker = CallTracker(number, self.operation_id, now=now)
+        self.tracker = CallTracker(target.number, self.operation_id, now=now)
         self.invitation_href: str | None = None  # the 201's Location, once known
         self.events_seen = 0  # events applied to the tracker (lost-201 watchdog)
         self.current = True
@@ -117,7 +119,10 @@ class ActiveCall:
         except ServerError as exc:
             if isinstance(exc, ApplicationGone):
                 self._on_application_gone(exc)
-            reason = CallReason(exc.code, exc.subcode, exc.user_message, exc.diagnostics)
+            message = exc.user_message
+            if is_normalization_failure(exc.subcode):
+                message = normalization_failed_message(self.target.display)
+            reason = CallReason(exc.code, exc.subcode, message, exc.diagnostics)
             self.fail(reason)
             raise CallFailed(reason) from exc
         except TransportError as exc:
@@ -138,7 +143,7 @@ class ActiveCall:
             self.tracker.bind_invitation(self.invitation_href)
 
     async def _post_start(self, href: str, phone: str) -> httpx.Response:
-        body = {"to": f"tel:{self.number}", "phoneNumber": phone, "operationId": self.operation_id}
+        body = {"to": self.target.uri, "phoneNumber": phone, "operationId": self.operation_id}
         for attempt in range(3):
             try:
                 return await self._transport.post_json(href, body, retry=False)

@@ -494,7 +494,10 @@ class CallTracker:
         name = accepted.text("name") if accepted is not None else None
         if accepted is None:
             name = resource.link_title("acceptedByParticipant")
-        if uri and _digits(uri) and _digits(uri) == _digits(self._number):
+        if uri and (
+            _fold(uri) == _fold(self._number)  # a sip: address dialled
+            or (_digits(uri) and _digits(uri) == _digits(self._number))
+        ):
             return  # the person dialled answered: nothing to point out
         if not uri and not name:
             return

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["GENERIC_CALL_FAILURE", "CallReason", "is_cancel", "reason_message"]
+__all__ = [
+    "GENERIC_CALL_FAILURE",
+    "CallReason",
+    "is_cancel",
+    "is_normalization_failure",
+    "normalization_failed_message",
+    "reason_message",
+]
 
 GENERIC_CALL_FAILURE = "The call could not be completed."
 
@@ -99,3 +106,13 @@ def reason_message(code: str | None, subcode: str | None) -> str:
 def is_cancel(subcode: str | None) -> bool:
     """True for either spelling of a cancellation, in any case (docs/protocol.md §12 #6)."""
     return _key(subcode) in ("canceled", "cancelled")
+
+
+def is_normalization_failure(subcode: str | None) -> bool:
+    """The server's dial plan could not make a callable number of the ``to`` it was sent."""
+    return _key(subcode) == "normalizationfailed"
+
+
+def normalization_failed_message(dialled: str) -> str:
+    """The sentence for 400 NormalizationFailed, naming what the user dialled."""
+    return f'The server could not turn "{dialled}" into a phone number it can call.'

@@ -15,6 +15,7 @@ from app.ucwa.activecall import ActiveCall
 from app.ucwa.application import Application
 from app.ucwa.auth import TokenProvider, UcwaAuth
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.dialing import DialTarget, dial_target, phone_number, resolve_region
 from app.ucwa.discovery import (
     DiscoveryCache,
     DiscoveryError,
@@ -36,7 +37,6 @@ from app.ucwa.events import Event
 from app.ucwa.links import resolve
 from app.ucwa.listener import SessionListener
 from app.ucwa.models import parse_resource
-from app.ucwa.numbers import normalize
 from app.ucwa.recovery import Recovery
 from app.ucwa.status import ConnectionState, SessionStatus
 from app.ucwa.transport import Sleep, Transport
@@ -233,7 +233,7 @@ class UcwaSession:
             if not number:
                 continue
             try:
-                e164 = normalize(number, default_region=self._default_region)
+                e164 = phone_number(number, self._region())
             except UcwaError:
                 continue
             kind = (phone.text("type") or "other").strip().capitalize()
@@ -247,7 +247,7 @@ class UcwaSession:
             registered = communication.text("phoneNumber")
             if registered:
                 with contextlib.suppress(UcwaError):
-                    return normalize(registered, default_region=self._default_region)
+                    return phone_number(registered, self._region())
         phones = self._phones if self._phones is not None else await self.my_phones()
         for wanted in ("Work", "Mobile"):
             for number, kind in phones:
@@ -259,14 +259,19 @@ class UcwaSession:
 
     # -- calls ------------------------------------------------------------------------------
 
-    async def start_call(self, number: str, callback: str | None = None) -> None:
+    def _region(self) -> str | None:
+        own = [number for number, _ in self._phones or ()]
+        return resolve_region(self._default_region, own)
+
+    async def start_call(self, number: str | DialTarget, callback: str | None = None) -> None:
         """Place a call via work; returns after the server's 201 (states follow via on_call).
 
         Raises InvalidNumber before sending anything, LocalProtocolError when a call is already
         in progress or the account cannot call, and CallFailed when the server refused the call.
         """
-        to = normalize(number, default_region=self._default_region)
-        phone = normalize(callback, default_region=self._default_region) if callback else None
+        # A DialTarget was made by the one number policy already: never re-read it differently.
+        to = number if isinstance(number, DialTarget) else dial_target(number, self._region())
+        phone = phone_number(callback, self._region()) if callback else None
         if self._live_call() is not None:
             raise LocalProtocolError("A call is already in progress.")
         if self.status.state not in (ConnectionState.SIGNED_IN, ConnectionState.RECONNECTING):

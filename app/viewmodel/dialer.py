@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QLocale, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
+from app.ucwa import dialing
+from app.ucwa.dialing import DialTarget
+from app.ucwa.errors import InvalidNumber
 from app.viewmodel import phone
 from app.viewmodel.base import ViewModelBase
 from app.viewmodel.ports import CallService, SettingsStore
@@ -16,22 +19,16 @@ log = logging.getLogger(__name__)
 MAX_RECENT = 10
 
 
-def system_region() -> str | None:
-    """ISO region of the system locale ("en_GB" → "GB"), or None for the C locale."""
-    parts = QLocale.system().name().split("_")
-    if len(parts) >= 2 and len(parts[-1]) == 2 and parts[-1].isalpha():
-        return parts[-1].upper()
-    return None
-
-
 class DialerViewModel(ViewModelBase):
     """Dial pad state and the dial command.
 
     Properties (each with a ``<name>Changed`` signal):
-        number (str): as formatted for display while typing ("+1 425-555-0100").
-        numberValid (bool): the number is a valid phone number (E.164 known).
-        hint (str): "" or one sentence saying why the number cannot be called.
-        canDial (bool): valid number, signed in, no call in progress, not already dialling.
+        number (str): as formatted for display while typing ("+1 425-555-0100"); links and
+            SIP addresses as written.
+        numberValid (bool): the text can be called (a number, a dial string or a SIP address).
+        hint (str): "" or one sentence: why the text cannot be called, or that the company's
+            dial plan will complete a dial string (such as an extension).
+        canDial (bool): callable text, signed in, no call in progress, not already dialling.
         dialing (bool): a start_call request is in flight.
         canRedial (bool): there is a recent number and no call is in progress (Ctrl+R).
         recentNumbers (list[str]): recently dialled numbers, newest first, display form.
@@ -41,7 +38,7 @@ class DialerViewModel(ViewModelBase):
         callbackHint (str): why the custom callback number was refused ("" = fine).
 
     Signals:
-        dialed(str): a call to this E.164 number was placed (the server answered 201).
+        dialed(str): a call to this number (E.164, dial string or sip: URI) was placed (201).
         errorOccurred(str, str): from ViewModelBase.
     """
 
@@ -64,12 +61,13 @@ class DialerViewModel(ViewModelBase):
         super().__init__(parent)
         self._store = store
         saved = store.load()
-        self._region = region or saved.default_region or system_region()
+        self._region_setting = region or saved.default_region
+        self._region = dialing.resolve_region(self._region_setting)
         self._service: CallService | None = None
         self._signed_in = False
         self._call_active = False
         self._raw = ""
-        self._e164: str | None = None
+        self._target: DialTarget | None = None
         self._number = ""
         self._numberValid = False
         self._hint = ""
@@ -101,9 +99,9 @@ class DialerViewModel(ViewModelBase):
     callbackHint = NotifyProperty(str, callbackHintChanged)
 
     @property
-    def e164(self) -> str | None:
-        """The number to dial in E.164, or None while it is not valid."""
-        return self._e164
+    def target(self) -> DialTarget | None:
+        """What a call would be placed to, or None while the text cannot be called."""
+        return self._target
 
     # -- wiring from the shell ----------------------------------------------------------------
     def set_service(self, service: CallService | None) -> None:
@@ -136,11 +134,23 @@ class DialerViewModel(ViewModelBase):
         if service is not self._service:
             return
         self._phones = [(number, kind) for number, kind in phones if number]
+        # Without a region setting or locale, the user's own numbers say which country they are in.
+        self._region = dialing.resolve_region(self._region_setting, (n for n, _ in self._phones))
         self._rebuild_choices(prefer=self._callbackNumber or self._custom)
 
     # -- number editing -----------------------------------------------------------------------
     @Slot(str)
     def setNumber(self, text: str) -> None:
+        if dialing.is_link(text):
+            # A clicked or pasted link shows what it dials ("+1 425-555-0100", "bob@contoso.com").
+            target = phone.check(text, self._region).target
+            if target is not None and target.display != text:
+                self.setNumber(target.display)
+                return
+        if not phone.is_plain(text):
+            # An extension written out or a SIP address: kept as written, never reformatted.
+            self._apply(text, show_incomplete=False)
+            return
         raw = phone.clean(text)
         if raw == self._raw:
             raw = _after_deleting_formatting(self._number, text, raw)
@@ -164,18 +174,20 @@ class DialerViewModel(ViewModelBase):
 
     def _apply(self, raw: str, *, show_incomplete: bool) -> None:
         self._raw = raw
-        self._e164, hint = phone.validate(raw, self._region)
+        verdict = phone.check(raw, self._region)
+        self._target, hint = verdict.target, verdict.hint
         if phone.is_incomplete(hint) and not show_incomplete:
             hint = ""  # "too short" while still typing is noise; shown when the user tries to dial
-        DialerViewModel.number.set(self, phone.format_as_you_type(raw, self._region))
-        DialerViewModel.numberValid.set(self, self._e164 is not None)
+        shown = phone.format_as_you_type(raw, self._region) if phone.is_plain(raw) else raw
+        DialerViewModel.number.set(self, shown)
+        DialerViewModel.numberValid.set(self, self._target is not None)
         DialerViewModel.hint.set(self, hint)
         self._update_can_dial()
 
     def _update_can_dial(self) -> None:
         DialerViewModel.canDial.set(
             self,
-            self._e164 is not None
+            self._target is not None
             and self._service is not None
             and self._signed_in
             and not self._call_active
@@ -188,10 +200,10 @@ class DialerViewModel(ViewModelBase):
     # -- commands -----------------------------------------------------------------------------
     @Slot()
     def dial(self) -> None:
-        if self._e164 is None:
+        if self._target is None:
             self._apply(self._raw, show_incomplete=True)
             if not self._hint:
-                DialerViewModel.hint.set(self, "Type a number to call.")
+                DialerViewModel.hint.set(self, dialing.EMPTY_INPUT)
             return
         if not self._canDial or self._service is None:
             return
@@ -200,7 +212,7 @@ class DialerViewModel(ViewModelBase):
         self._update_can_dial()
         try:
             self.tasks.spawn(
-                self._dial(self._service, self._e164, self._callbackNumber), group="dial"
+                self._dial(self._service, self._target, self._callbackNumber), group="dial"
             )
         except RuntimeError:
             DialerViewModel.dialing.set(self, False)
@@ -212,12 +224,14 @@ class DialerViewModel(ViewModelBase):
         # Never during a call: it would overwrite the number being typed for nothing.
         if not self._canRedial:
             return
-        self._apply(phone.clean(self._recent[0]), show_incomplete=True)
+        recent = self._recent[0]
+        self._apply(phone.clean(recent) if phone.is_plain(recent) else recent, show_incomplete=True)
         self.dial()
 
-    async def _dial(self, service: CallService, number: str, callback: str) -> None:
+    async def _dial(self, service: CallService, target: DialTarget, callback: str) -> None:
+        number = target.number
         try:
-            await service.start_call(number, callback or None)
+            await service.start_call(target, callback or None)
         finally:
             DialerViewModel.dialing.set(self, False)
             self._update_can_dial()
@@ -242,12 +256,13 @@ class DialerViewModel(ViewModelBase):
 
     @Slot(str)
     def setCustomCallback(self, text: str) -> None:
-        raw = phone.clean(text)
-        e164, hint = phone.validate(raw, self._region)
-        if e164 is None:
-            DialerViewModel.callbackHint.set(
-                self, hint or "Type the number the server should ring."
-            )
+        if not text.strip():
+            DialerViewModel.callbackHint.set(self, "Type the number the server should ring.")
+            return
+        try:
+            e164 = dialing.phone_number(text, self._region)
+        except InvalidNumber as exc:
+            DialerViewModel.callbackHint.set(self, exc.user_message)
             return
         DialerViewModel.callbackHint.set(self, "")
         self._custom = e164

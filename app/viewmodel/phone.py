@@ -1,81 +1,61 @@
-"""Phone-number text for the dialer: clean pasted text, format as you type, validate to E.164."""
+"""Dial-field text: which typed text is a plain number to format, and what a target means to a user.
+
+Whether and as what something can be called is decided in app.ucwa.dialing alone.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from app.ucwa import dialing, numbers
+from app.ucwa.errors import InvalidNumber
 
-import phonenumbers
+__all__ = [
+    "DialCheck",
+    "check",
+    "clean",
+    "display",
+    "format_as_you_type",
+    "is_incomplete",
+    "is_plain",
+]
 
-from app.ucwa import numbers
+_PLAIN = set("0123456789+*# -.()/\u00a0\uff0b")
 
-_PREFIX = re.compile(r"^\s*(?:tel|callto|sips?)\s*:\s*(?://)?", re.IGNORECASE)
-# ";ext=12", "x123", "ext. 123", "extension 5" at the end; ";param=..." URI parameters anywhere.
-_EXTENSION = re.compile(r"(?:;\s*ext\s*=\s*[\d\s]*|\s*(?:extension|ext\.?|x)\s*\d+\s*)$", re.I)
-_PARAMS = re.compile(r";.*$")
-_TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
-_DIALLABLE = set("0123456789*#")
+
+def is_plain(text: str) -> bool:
+    """Only digits (of any script) and separators: formatted as typed, not kept as written."""
+    return all(ch in _PLAIN or ch.isdecimal() or ch.isspace() for ch in text)
 
 
 def clean(text: str) -> str:
-    """What to dial from typed or pasted text: a leading ``+`` kept, then digits, ``*`` and ``#``.
-
-    Drops spaces, dots, dashes, brackets, ``tel:``/``callto:``/``sip:`` prefixes, a SIP domain,
-    URI parameters and extensions (``;ext=12``, ``x123``).
-    """
-    text = _PREFIX.sub("", text.strip())
-    text = _EXTENSION.sub("", text)
-    text = _PARAMS.sub("", text)
-    text = text.split("@", 1)[0]  # sip:+1425...@contoso.com
-    if text.lstrip().startswith("+"):
-        text = _TRUNK_ZERO.sub("", text)  # "+44 (0)20 ..." : the (0) is dialled only nationally
-    out: list[str] = []
-    for ch in text:
-        if (ch == "+" and not out) or ch in _DIALLABLE:
-            out.append(ch)
-        elif ch.isdigit():  # full-width and other Unicode digits
-            out.append(str(unicodedata.digit(ch)))
-    return "".join(out)
+    """What a dial pad holds of plain typed text: a leading ``+``, then digits, ``*`` and ``#``."""
+    return dialing.typed_digits(text)
 
 
 def format_as_you_type(raw: str, region: str | None) -> str:
     """phonenumbers' AsYouTypeFormatter over a cleaned dial string."""
-    formatter = phonenumbers.AsYouTypeFormatter(region or "ZZ")
-    result = ""
-    for ch in raw:
-        result = formatter.input_digit(ch)
-    return result.rstrip() or raw
+    return numbers.format_as_you_type(raw, region)
 
 
-def validate(raw: str, region: str | None) -> tuple[str | None, str]:
-    """(E.164 number or None, hint). The hint is "" when valid or empty, else one plain sentence."""
-    if not raw:
-        return None, ""
-    if any(ch in "*#" for ch in raw):
-        return None, "* and # cannot be part of a number to call."
-    if raw.startswith("00"):
-        raw = "+" + raw[2:]  # most of the world dials abroad with 00 (as app.ucwa.numbers does)
-    if not raw.startswith("+") and not region:
-        return None, "Start with + and the country code, e.g. +44 20 7946 0000."
+class DialCheck:
+    """The dial field's verdict: the target (or None) and the hint line under the field."""
+
+    __slots__ = ("hint", "target")
+
+    def __init__(self, target: dialing.DialTarget | None, hint: str) -> None:
+        self.target = target
+        self.hint = hint
+
+
+def check(text: str, region: str | None) -> DialCheck:
+    """The target for ``text`` and the hint: "" when fine or empty, the dial-plan note for a
+    dial string, else the policy's plain sentence."""
+    if not text.strip():
+        return DialCheck(None, "")
     try:
-        parsed = phonenumbers.parse(raw, None if raw.startswith("+") else region)
-    except phonenumbers.NumberParseException as exc:
-        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
-            return None, "Unknown country code."
-        if exc.error_type == phonenumbers.NumberParseException.TOO_LONG:
-            return None, "Too long for a phone number."
-        return None, "Too short for a phone number."
-    if phonenumbers.is_valid_number(parsed):
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ""
-    reason = phonenumbers.is_possible_number_with_reason(parsed)
-    reasons = phonenumbers.ValidationResult
-    if reason in (reasons.TOO_SHORT, reasons.INVALID_LENGTH):
-        return None, "Too short for a phone number."
-    if reason == reasons.TOO_LONG:
-        return None, "Too long for a phone number."
-    if reason == reasons.INVALID_COUNTRY_CODE:
-        return None, "Unknown country code."
-    return None, "This is not a valid phone number."
+        target = dialing.dial_target(text, region)
+    except InvalidNumber as exc:
+        return DialCheck(None, exc.user_message)
+    return DialCheck(target, dialing.DIAL_PLAN_HINT if target.needs_dial_plan else "")
 
 
 def display(number: str) -> str:
@@ -85,4 +65,4 @@ def display(number: str) -> str:
 
 def is_incomplete(hint: str) -> bool:
     """Whether the hint only says the number is unfinished (noise while still typing)."""
-    return hint == "Too short for a phone number."
+    return hint == dialing.INCOMPLETE_NUMBER

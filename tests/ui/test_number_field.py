@@ -9,12 +9,28 @@ from app.ui.dialer_view import cursor_after, dial_chars
 from tests.ui.real_shell import Real
 
 
-def test_rejected_characters_do_not_stay_in_the_field(qtbot: QtBot, real: Real) -> None:
+def test_letters_stay_in_the_field_and_the_hint_says_why_they_cannot_be_dialled(
+    qtbot: QtBot, real: Real
+) -> None:
+    # Letters are kept: they may be the start of a SIP address such as bob@contoso.com.
     number = real.win.dialer.number
     qtbot.keyClicks(number, "4255550100")
     assert number.text() == real.shell.dialer.number == "(425) 555-0100"
     qtbot.keyClicks(number, "abc")
-    assert number.text() == real.shell.dialer.number == "(425) 555-0100"
+    assert number.text() == real.shell.dialer.number == "(425) 555-0100abc"
+    assert real.win.dialer.hint.text() == "A phone number cannot contain letters."
+    assert not real.shell.dialer.numberValid
+
+
+def test_a_sip_address_is_typed_as_written(qtbot: QtBot, real: Real) -> None:
+    number = real.win.dialer.number
+    qtbot.keyClicks(number, "bob smith@contoso.com")
+    assert number.text() == "bob smith@contoso.com"
+    number.setText("")
+    qtbot.keyClicks(number, "bob@contoso.com")
+    assert number.text() == real.shell.dialer.number == "bob@contoso.com"
+    assert number.cursorPosition() == len("bob@contoso.com")
+    assert real.shell.dialer.numberValid
 
 
 def test_the_cursor_stays_after_the_same_digits_when_editing_inside(

@@ -14,6 +14,8 @@ from app import gui, main
         (["-v", "callto:+44%2020%207946%200000"], ["-v"], "callto:+44%2020%207946%200000"),
         (["--user", "sip:alice@contoso.com"], ["--user", "sip:alice@contoso.com"], None),
         (["call", "+14255550100"], ["call", "+14255550100"], None),
+        (["call", "sip:bob@contoso.com"], ["call", "sip:bob@contoso.com"], None),
+        (["-v", "call", "tel:5500"], ["-v", "call", "tel:5500"], None),
     ],
 )
 def test_a_link_is_taken_out_of_the_arguments(

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pytestqt.qtbot import QtBot
 
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.dialing import DialTarget
 from app.ucwa.reasons import CallReason
 from app.ucwa.status import ConnectionState, SessionStatus
 from app.viewmodel.ports import Account, CallService, SessionListener
@@ -78,7 +79,9 @@ class FakeCallService:
         self.calls.append(("my_phones",))
         return list(self.phones)
 
-    async def start_call(self, number: str, callback: str | None = None) -> None:
+    async def start_call(self, number: str | DialTarget, callback: str | None = None) -> None:
+        if isinstance(number, DialTarget):
+            number = number.number
         self.calls.append(("start_call", number, callback))
         await asyncio.sleep(0)
         if self.start_error is not None:

@@ -34,18 +34,37 @@ def ready(dialer: DialerViewModel, service: FakeCallService) -> None:
 @pytest.mark.parametrize(
     ("pasted", "raw"),
     [
-        ("tel:+1-425-555-0100;ext=12", "+14255550100"),
-        ("callto://+14255550100", "+14255550100"),
-        ("sip:+14255550100@contoso.com;user=phone", "+14255550100"),
-        ("(425) 555.0100 x123", "4255550100"),
+        ("(425) 555.0100", "4255550100"),
         ("+44 (0)20 7946 0000", "+442079460000"),
-        ("+1 425 555 0100 ext. 5", "+14255550100"),
         ("１２３", "123"),
         ("1+2", "12"),
     ],
 )
-def test_pasted_text_is_cleaned(pasted: str, raw: str) -> None:
+def test_pasted_digits_are_cleaned(pasted: str, raw: str) -> None:
     assert clean(pasted) == raw
+
+
+@pytest.mark.parametrize(
+    ("pasted", "shown", "uri"),
+    [
+        ("tel:+1-425-555-0100;ext=12", "+1 425-555-0100 ext. 12", "tel:+14255550100;ext=12"),
+        ("callto://+14255550100", "+1 425-555-0100", "tel:+14255550100"),
+        ("sip:+14255550100@contoso.com;user=phone", "+1 425-555-0100", "tel:+14255550100"),
+        ("tel:+49%2030%2012345678", "+49 30 12345678", "tel:+493012345678"),
+        ("sip:bob@contoso.com", "bob@contoso.com", "sip:bob@contoso.com"),
+        ("(425) 555.0100 x123", "(425) 555.0100 x123", "tel:+14255550100;ext=123"),
+        ("+1 425 555 0100 ext. 5", "+1 425 555 0100 ext. 5", "tel:+14255550100;ext=5"),
+        ("tel:%ZZ", "tel:%ZZ", None),
+    ],
+)
+def test_pasted_links_show_what_they_dial(
+    dialer: DialerViewModel, pasted: str, shown: str, uri: str | None
+) -> None:
+    dialer.setNumber(pasted)
+    assert dialer.number == shown
+    assert (dialer.target.uri if dialer.target else None) == uri
+    if uri is None:
+        assert "%-escape" in dialer.hint
 
 
 def test_formats_as_you_type_and_keeps_the_plus(dialer: DialerViewModel) -> None:
@@ -61,20 +80,20 @@ def test_formats_as_you_type_and_keeps_the_plus(dialer: DialerViewModel) -> None
 
 
 def test_paste_into_the_field_is_cleaned_and_formatted(dialer: DialerViewModel) -> None:
-    dialer.setNumber("tel:+1 (425) 555-0100;ext=7")
+    dialer.setNumber("+1 (425) 555-0100")
     assert dialer.number == "+1 425-555-0100"
     assert dialer.numberValid and dialer.hint == ""
 
 
 def test_00_counts_as_the_international_prefix(dialer: DialerViewModel) -> None:
     dialer.setNumber("0044 20 7946 0000")
-    assert dialer.e164 == "+442079460000"
+    assert dialer.target is not None and dialer.target.uri == "tel:+442079460000"
 
 
 def test_national_number_uses_the_default_region(dialer: DialerViewModel) -> None:
     dialer.setNumber("425.555.0100")
     assert dialer.number == "(425) 555-0100"
-    assert dialer.e164 == "+14255550100"
+    assert dialer.target is not None and dialer.target.uri == "tel:+14255550100"
 
 
 def test_same_text_emits_nothing(qtbot: QtBot, dialer: DialerViewModel) -> None:
@@ -97,25 +116,54 @@ def test_deleting_a_formatting_character_deletes_the_digit_before_it(
 
 def test_hints_before_anything_is_sent(dialer: DialerViewModel) -> None:
     dialer.setNumber("+999 123")
-    assert dialer.hint == "Unknown country code."
+    assert dialer.hint == "That number starts with an unknown country code."
     dialer.setNumber("+1 425")
     assert dialer.hint == ""  # still typing: no nagging
     service = FakeCallService()
     ready(dialer, service)
     dialer.dial()
-    assert dialer.hint == "Too short for a phone number."
+    assert dialer.hint == "That is not a complete phone number."
     assert not dialer.canDial
     assert service.calls == []
     dialer.setNumber("*21#")
     assert "cannot be part of a number" in dialer.hint
 
 
-def test_without_a_region_a_national_number_asks_for_the_country_code() -> None:
+def test_without_a_region_a_national_number_is_left_to_the_dial_plan() -> None:
     dialer = DialerViewModel(MemorySettingsStore(), region=None)
     dialer._region = None  # the test machine's locale must not matter
     dialer.setNumber("4255550100")
+    assert dialer.hint == "Your company's dial plan will complete this number."
+    assert dialer.target is not None and dialer.target.uri == "tel:4255550100"
+
+
+def test_an_extension_and_a_sip_address_can_be_dialled(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel
+) -> None:
+    service = FakeCallService()
+    ready(dialer, service)
+    dialer.setNumber("5500")
+    assert dialer.canDial
+    assert dialer.hint == "Your company's dial plan will complete this number."
+    dialer.setNumber("bob@contoso.com")
+    assert dialer.canDial and dialer.hint == ""
+    assert dialer.number == "bob@contoso.com"
     dialer.dial()
-    assert "country code" in dialer.hint
+    qtbot.waitUntil(lambda: not dialer.dialing)
+    assert service.calls[-1] == ("start_call", "sip:bob@contoso.com", None)
+
+
+def test_own_numbers_give_the_region_when_nothing_else_does(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("locale.getlocale", lambda *a: ("C", "UTF-8"))
+    dialer = DialerViewModel(MemorySettingsStore())
+    service = FakeCallService()
+    service.phones = [("+442079460001", "Work")]
+    ready(dialer, service)
+    run(qtbot, dialer.load_phones())
+    dialer.setNumber("020 7946 0000")
+    assert dialer.target is not None and dialer.target.uri == "tel:+442079460000"
 
 
 def test_can_dial_needs_a_valid_number_a_session_and_no_call(dialer: DialerViewModel) -> None:
@@ -200,8 +248,8 @@ def test_custom_callback_is_validated_and_remembered(
     qtbot: QtBot, aloop: asyncio.AbstractEventLoop, store: MemorySettingsStore
 ) -> None:
     dialer = DialerViewModel(store)
-    dialer.setCustomCallback("12")
-    assert dialer.callbackHint == "Too short for a phone number."
+    dialer.setCustomCallback("1")
+    assert dialer.callbackHint == "That is not a complete phone number."
     assert dialer.callbackNumber == ""
     dialer.setCustomCallback("+44 20 7946 0001")
     assert dialer.callbackHint == ""

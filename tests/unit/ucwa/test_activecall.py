@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from app.ucwa.activecall import ActiveCall
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.dialing import dial_target
 from app.ucwa.errors import CallFailed, LocalProtocolError, UcwaError
 from app.ucwa.reasons import CallReason
 from app.ucwa.transport import Transport
@@ -25,7 +27,7 @@ def error(status: int, code: str, subcode: str | None = None) -> httpx.Response:
 
 
 class Rig:
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, to: str = "+14255550100") -> None:
         self.requests: list[httpx.Request] = []
 
         def record(request: httpx.Request) -> httpx.Response:
@@ -46,7 +48,7 @@ class Rig:
             return task
 
         self.call = ActiveCall(
-            "+14255550100",
+            dial_target(to, "US"),
             transport=Transport(self.http, None, sleep=no_sleep),
             emit=self.snapshots.append,
             channel=lambda: None,
@@ -78,6 +80,29 @@ async def test_a_placed_call_knows_its_invitation_and_who_to_ring() -> None:
     assert rig.snapshots and not rig.snapshots[0].state.is_final
     sent = rig.requests[0].read().decode()
     assert "tel:+14255550100" in sent and rig.call.operation_id in sent
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("dialled", "to"),
+    [("5500", "tel:5500"), ("bob@contoso.com", "sip:bob@contoso.com")],
+)
+async def test_dial_strings_and_sip_addresses_are_sent_as_they_are(dialled: str, to: str) -> None:
+    rig = Rig(lambda _: httpx.Response(201, headers={"location": "/inv/1"}), to=dialled)
+    async with rig.http:
+        await rig.place()
+    assert json.loads(rig.requests[0].read())["to"] == to
+
+
+@pytest.mark.anyio
+async def test_a_number_the_dial_plan_cannot_complete_is_explained_in_words() -> None:
+    rig = Rig(lambda _: error(400, "BadRequest", "NormalizationFailed"), to="12")
+    async with rig.http:
+        with pytest.raises(CallFailed) as caught:
+            await rig.place()
+    message = 'The server could not turn "12" into a phone number it can call.'
+    assert caught.value.reason.message == message
+    assert rig.snapshots[-1].reason is not None and rig.snapshots[-1].reason.message == message
 
 
 @pytest.mark.anyio

@@ -667,6 +667,16 @@ def test_vendor_started_event_then_fetched_invitation_body() -> None:
     assert snapshot.answered_by == "Joe Smith (john@contoso.com)"
 
 
+def test_a_sip_address_answered_by_that_person_names_nobody_else() -> None:
+    sample_base = "https://fe1.contoso.com:443"
+    tracker = CallTracker("sip:John@contoso.com", "74cb7404e0a247d5a2d4eb0376a47dbf")
+    (started,) = parse_batch(load_sample("phoneAudioInvitation__started_event.json"), BASE).events
+    body = parse_resource(load_sample("phoneAudioInvitation__get_response.json"), sample_base)
+    snapshot = tracker.apply(started.with_resource(body))
+    assert snapshot is not None and snapshot.state is CallState.CONNECTED
+    assert snapshot.answered_by is None  # john@contoso.com was dialled and answered
+
+
 def test_vendor_phone_audio_body_with_all_links() -> None:
     sample_base = "https://fe1.contoso.com:443"
     tracker = CallTracker(NUMBER, OP)
