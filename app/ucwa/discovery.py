@@ -175,9 +175,7 @@ def plain_http_refusal(url: str) -> str | None:
         return None
     shown = origin(str(parsed))
     if parsed.scheme == "http":
-        return (
-            f"Refusing {shown}: sign-in over plain http would expose your password; use https."
-        )
+        return f"Refusing {shown}: sign-in over plain http would expose your password; use https."
     return f"Refusing {shown}: sign-in needs an https address."
 
 

@@ -347,7 +347,7 @@ async def test_a_real_server_naming_a_loopback_token_url_gets_no_password() -> N
     rules = trust_rules(discovery_url=ROOT)
     t = Transport(http, UcwaAuth(tokens, allowed=rules.allows), sleep=_no_sleep, max_attempts=1)
     async with http:
-        with pytest.raises(AuthenticationError, match="127.0.0.1") as refused:
+        with pytest.raises(AuthenticationError, match=r"127\.0\.0\.1") as refused:
             await discover(t, discovery_url=ROOT, rules=rules)
     assert refused.value.code == "UntrustedServer"
     assert tokens.challenges == []
