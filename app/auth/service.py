@@ -113,6 +113,10 @@ class SignInService:
         self.method_used = method
         return token
 
+    def renewal_due(self, token: str) -> bool:
+        """app.ucwa.auth.RenewsEarly: asks the provider that issued ``token``."""
+        return self.webticket.renewal_due(token) or self.aad.renewal_due(token)
+
     # -- session management -------------------------------------------------------------------
 
     def set_password(self, password: str | None, *, remember: bool | None = None) -> None:
