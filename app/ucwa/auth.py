@@ -304,15 +304,17 @@ class UcwaAuth(httpx.Auth):
         yield request  # the one retry; a second 401 goes back to the caller
 
     def _checked_authority(self, challenge: AuthChallenge, host: str) -> AuthChallenge:
-        """``challenge`` if its Azure AD authority (if any) may be used; an MsRtcOAuth challenge
-        loses an untrusted one (the web ticket does not need it); a Bearer one is refused."""
+        """``challenge`` if its Azure AD authority (if any) may be used. An MsRtcOAuth challenge
+        offering the password grant loses an untrusted one (the web ticket does not need it);
+        any other challenge, which only Azure AD could answer, is refused."""
         uri = next((challenge.params[k] for k in _AUTHORITY_PARAMS if challenge.params.get(k)), "")
         if not uri:
             return challenge
         reason = self._authority_refusal(uri)
         if reason is None:
             return challenge
-        if challenge.scheme.lower() != "bearer":
+        password_offered = not challenge.grant_types or "password" in challenge.grant_types
+        if challenge.scheme.lower() != "bearer" and password_offered:
             log.warning("ignoring the Azure AD authority named by %s: %s", host, reason)
             kept = {k: v for k, v in challenge.params.items() if k not in _AUTHORITY_PARAMS}
             return replace(challenge, params=MappingProxyType(kept))

@@ -444,3 +444,14 @@ async def test_a_failed_early_renewal_keeps_the_current_token_and_is_not_repeate
             answer = await http.get(f"https://a.example/{path}", auth=auth)
             assert answer.status_code == 200
     assert len(tokens.challenges) == 2  # the first grant and one early attempt
+
+
+@pytest.mark.anyio
+async def test_a_passive_only_web_ticket_challenge_with_a_foreign_authority_is_refused() -> None:
+    passive = (
+        'MsRtcOAuth href="https://lyncweb.contoso.com/WebTicket/oauthtoken",'
+        'grant_type="urn:microsoft.rtc:passive"'
+    )
+    tokens, answer = await _sign_in_with(f"{_bearer_at('https://login.evil.example')}, {passive}")
+    assert isinstance(answer, AuthenticationError) and "login.evil.example" in str(answer)
+    assert tokens.challenges == []
