@@ -183,6 +183,9 @@ class MsalProvider:
             # Due by our rule (app/auth/tokens.py): msal alone would hand out the cached token
             # until its own, later margin.
             result = await self._silent(app, scopes, force=stale is not None or due)
+            early = due and stale is None and issued is not None
+            if result is None and early and issued and not issued.expired(self._clock()):
+                return issued.value  # renewing early never asks a person; it still works
             if result is None:
                 result = await self._interactive(app, scopes)
             token = result.get("access_token")

@@ -202,3 +202,17 @@ async def test_a_token_is_renewed_before_it_expires_not_after_a_401(idp: Idp) ->
     assert second != first and idp.provider.validate(second)
     assert idp.provider.token_hits("refresh_token") == 1
     assert not aad.renewal_due(second) and not aad.renewal_due("unknown")
+
+
+@pytest.mark.anyio
+async def test_an_early_renewal_that_would_need_a_person_keeps_the_current_token(
+    idp: Idp,
+) -> None:
+    now = [idp.provider.clock()]
+    codes: list[DeviceCode] = []
+    aad = provider(idp, clock=lambda: now[0], codes=codes)
+    first = await aad.get_token(Challenge())
+    idp.provider.revoke_refresh_tokens()
+    now[0] += idp.provider.token_lifetime_s - 120
+    assert await aad.get_token(Challenge()) == first
+    assert len(codes) == 1  # only the first sign-in showed a device code
