@@ -29,14 +29,15 @@ from app.auth.errors import (
     ProviderError,
 )
 from app.auth.httperrors import host_of, unreachable
+from app.auth.scopes import REQUIRED_SCOPES
 from app.auth.store import Kind, TokenStore
+from app.auth.tokens import AccessToken, parse_expires_in
 from app.logs import register_secret
 
 log = logging.getLogger(__name__)
 
-# Skype for Business Online delegated permissions a call-via-work client needs
-# (docs/protocol.md §3.2).
-DEFAULT_SCOPES: tuple[str, ...] = ("Conversations.Initiate", "Conversations.Receive")
+# What the operations of a call-via-work session need (the table lives in app/auth/scopes.py).
+DEFAULT_SCOPES: tuple[str, ...] = REQUIRED_SCOPES
 
 Interaction = Literal["auto", "browser", "device_code", "none"]
 
@@ -135,6 +136,7 @@ class MsalProvider:
         on_device_code: DeviceCodeCallback | None = None,
         timeout_s: float = 30.0,
         interactive_timeout_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.authority = authority.rstrip("/") if authority else None
         self.client_id = client_id
@@ -151,6 +153,8 @@ class MsalProvider:
         self._apps: dict[tuple[str, str], msal.PublicClientApplication] = {}
         self._lock = asyncio.Lock()
         self._cancel = threading.Event()
+        self._clock = clock
+        self._issued: dict[str, AccessToken] = {}  # per resource: the last token handed out
         self.signed_in_as: str | None = None
         self.last_source: str | None = None  # "cache" / "identity_provider" (for tests, -v logs)
 
@@ -174,7 +178,14 @@ class MsalProvider:
             scopes = scopes_for(resource, self.scopes)
             await asyncio.to_thread(self._load_cache)
             app = await self._app(authority, client_id)
-            result = await self._silent(app, scopes, force=stale is not None)
+            issued = self._issued.get(resource)
+            due = issued is not None and issued.due_for_refresh(self._clock())
+            # Due by our rule (app/auth/tokens.py): msal alone would hand out the cached token
+            # until its own, later margin.
+            result = await self._silent(app, scopes, force=stale is not None or due)
+            early = due and stale is None and issued is not None
+            if result is None and early and issued and not issued.expired(self._clock()):
+                return issued.value  # renewing early never asks a person; it still works
             if result is None:
                 result = await self._interactive(app, scopes)
             token = result.get("access_token")
@@ -182,14 +193,24 @@ class MsalProvider:
                 raise _result_error(result, host_of(authority))
             if token == stale:
                 raise InteractionRequired(_SIGN_IN_AGAIN)
+            lifetime = parse_expires_in(result.get("expires_in"))
+            self._issued[resource] = AccessToken.issued(
+                token, lifetime, resource=resource, clock=self._clock
+            )
             claims = result.get("id_token_claims") or {}
             self.signed_in_as = claims.get("preferred_username") or self.signed_in_as
             self.last_source = str(result.get("token_source", ""))
             log.info("Azure AD token for %s from %s", resource or "?", self.last_source or "?")
             return token
 
+    def renewal_due(self, token: str) -> bool:
+        """app.ucwa.auth.RenewsEarly: is this Azure AD token due for renewal?"""
+        found = next((t for t in self._issued.values() if t.value == token), None)
+        return found is not None and found.due_for_refresh(self._clock())
+
     async def sign_out(self, *, forget: bool = True) -> None:
         """Remove this provider's accounts from the cache; ``forget`` drops the cache entry."""
+        self._issued.clear()
         async with self._lock:
             await asyncio.to_thread(self._sign_out_sync, forget)
 

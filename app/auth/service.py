@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import httpx
@@ -49,6 +50,8 @@ def detect_method(challenge: Any, preferred: str | None = None) -> Method:
 class SignInService:
     """A TokenProvider (pass it as ``UcwaSession(tokens=...)``) that picks the method per challenge.
 
+    ``clock`` (Unix seconds) decides when tokens are due for renewal (tests inject one).
+
     Secrets live only in ``store`` (the OS keyring, or memory when there is none) and in memory.
     The GUI wires ``password_prompt`` (ask again when a token expired and no password is
     remembered) and ``on_device_code`` (show code + URL, copyable); the CLI uses the terminal.
@@ -66,6 +69,7 @@ class SignInService:
         on_device_code: DeviceCodeCallback | None = None,
         interaction: Interaction = "auto",
         scopes: Sequence[str] = DEFAULT_SCOPES,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         register_secret(password)
         self.settings = settings
@@ -79,6 +83,7 @@ class SignInService:
             store=self.store,
             password_prompt=password_prompt,
             remember_password=remember,
+            clock=clock,
         )
         self.aad = MsalProvider(
             authority=settings.aad_authority,
@@ -89,6 +94,7 @@ class SignInService:
             ca_bundle=settings.ca_bundle,
             interaction=interaction,
             on_device_code=on_device_code,
+            clock=clock,
         )
         self.method_used: Method | None = None
 
@@ -112,6 +118,10 @@ class SignInService:
             log.info("signed in with %s", "a web ticket" if method == "webticket" else "Azure AD")
         self.method_used = method
         return token
+
+    def renewal_due(self, token: str) -> bool:
+        """app.ucwa.auth.RenewsEarly: asks the provider that issued ``token``."""
+        return self.webticket.renewal_due(token) or self.aad.renewal_due(token)
 
     # -- session management -------------------------------------------------------------------
 

@@ -10,8 +10,10 @@ from typing import Any
 
 from app.logs import register_secret
 
-# Renew once this share of the lifetime has passed (docs/protocol.md §3.3: "e.g. at 80 %").
-REFRESH_AT = 0.8
+# Renew this long before the end: 5 minutes, but never more than a tenth of the lifetime, so an
+# 8-hour web ticket is renewed 5 minutes early, a 60 s test token at 90 % (docs/protocol.md §3.3).
+RENEW_BEFORE_S = 300.0
+RENEW_SHARE = 0.1
 # A token this close to its end is treated as expired: a request may take that long.
 EXPIRY_MARGIN_S = 30.0
 
@@ -43,11 +45,16 @@ class AccessToken:
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.expires_at - EXPIRY_MARGIN_S
 
+    @property
+    def renew_at(self) -> float:
+        """When to renew: RENEW_BEFORE_S before the end, at most RENEW_SHARE of the lifetime."""
+        lifetime = max(0.0, self.expires_at - self.issued_at)
+        return self.expires_at - min(RENEW_BEFORE_S, RENEW_SHARE * lifetime)
+
     def due_for_refresh(self, now: float | None = None) -> bool:
-        """True once REFRESH_AT of the lifetime has passed: renew if that can happen silently."""
+        """True from ``renew_at`` on: renew if that can happen silently."""
         now = time.time() if now is None else now
-        lifetime = self.expires_at - self.issued_at
-        return now >= self.issued_at + REFRESH_AT * lifetime or self.expired(now)
+        return now >= self.renew_at or self.expired(now)
 
     def __repr__(self) -> str:
         left = int(self.expires_at - time.time())

@@ -118,6 +118,12 @@ class WebTicketProvider:
     def cached_token(self, resource: str) -> AccessToken | None:
         return self._tokens.get(resource)
 
+    def renewal_due(self, token: str) -> bool:
+        """app.ucwa.auth.RenewsEarly: is this web ticket due for renewal? (``get_token`` then
+        renews it only if no person has to be asked, and otherwise returns it unchanged.)"""
+        found = next((t for t in self._tokens.values() if t.value == token), None)
+        return found is not None and found.due_for_refresh(self._clock())
+
     # -- internals ----------------------------------------------------------------------------
 
     async def _renew(self, challenge: Any, resource: str, stale: str | None) -> AccessToken:

@@ -10,7 +10,7 @@ import re
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Protocol
+from typing import Final, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
 import httpx
@@ -21,13 +21,33 @@ from app.ucwa.links import is_loopback, origin
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "MICROSOFT_SIGN_IN_HOSTS",
     "REQUEST_DEADLINE",
     "AuthChallenge",
+    "RenewsEarly",
     "TokenProvider",
     "UcwaAuth",
     "loopback_only",
     "parse_challenges",
 ]
+
+# Azure AD's sign-in hosts in the public and national clouds (Microsoft's list of "Azure AD
+# authentication endpoints", also msal's well-known authority hosts). A Bearer challenge naming any
+# other authority is answered only when the organisation's trust rules vouch for its host
+# (docs/protocol.md §3.4).
+MICROSOFT_SIGN_IN_HOSTS: Final = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.windows.net",
+        "login.microsoft.com",
+        "sts.windows.net",
+        "login.microsoftonline.us",
+        "login.partner.microsoftonline.cn",
+        "login.chinacloudapi.cn",
+        "login.microsoftonline.de",
+    }
+)
+_AUTHORITY_PARAMS: Final = ("authorization_uri", "authorization_url")
 
 # Schemes this client can answer, best first. Other challenges (Negotiate, NTLM, ...) are ignored.
 _PREFERRED_SCHEMES = ("msrtcoauth", "bearer")
@@ -58,6 +78,18 @@ class TokenProvider(Protocol):
         """Bearer access token for challenge.resource (e.g. "cwt=..."). `stale` = the token that was
         just rejected: never return it again. Any exception fails sign-in; ucwa wraps it in
         AuthenticationError (original in __cause__)."""
+        ...
+
+
+@runtime_checkable
+class RenewsEarly(Protocol):
+    """A TokenProvider that knows its tokens' lifetimes. UcwaAuth asks it before each request and,
+    once a token is due, gets a fresh one (``get_token`` with ``stale=None``) rather than waiting
+    for the server's 401 (docs/protocol.md §3.3)."""
+
+    def renewal_due(self, token: str) -> bool:
+        """True once ``token`` (a value this provider returned) should be renewed; False for a
+        token it does not know."""
         ...
 
 
@@ -195,6 +227,9 @@ class UcwaAuth(httpx.Auth):
     ``allowed(origin)`` says which servers belong to the user's organisation (the session builds
     it from discovery's trust rules). A 401 from any other origin, or a challenge naming a token
     URL on any other origin, is refused: answering it would hand the password to that server.
+    A Bearer challenge's Azure AD authority must be a Microsoft sign-in host or pass the same
+    rules. The last accepted challenge of each origin is kept: a later 401 without a challenge
+    header is answered with that origin's token URL.
     """
 
     requires_request_body = True  # the body must be replayable for the one retry
@@ -205,6 +240,8 @@ class UcwaAuth(httpx.Auth):
         self._tokens = tokens
         self._allowed = allowed
         self._cache: dict[str, str] = {}
+        self._challenges: dict[str, AuthChallenge] = {}  # per origin: where its tokens come from
+        self._renewed_early: dict[str, str] = {}  # per origin: the token last renewed ahead
         self._locks: dict[str, asyncio.Lock] = {}
         self.refreshes = 0  # how many times the provider was asked (tests, diagnostics)
 
@@ -214,6 +251,7 @@ class UcwaAuth(httpx.Auth):
     def forget(self) -> None:
         """Drop every cached token (sign-out)."""
         self._cache.clear()
+        self._renewed_early.clear()
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -225,6 +263,8 @@ class UcwaAuth(httpx.Auth):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         here = origin(str(request.url))
         sent = self._cache.get(here)
+        if sent is not None and self._due(here, sent):
+            sent = await self._renew_early(here, sent)
         if sent is not None:
             request.headers["Authorization"] = f"Bearer {sent}"
         response = yield request
@@ -234,7 +274,11 @@ class UcwaAuth(httpx.Auth):
             parse_challenges(response.headers.get_list("www-authenticate"), request.url)
         )
         if challenge is None:
-            return  # nothing we can answer; the transport reports the 401
+            # Some front ends drop the header on later 401s: the origin's token URL still holds.
+            challenge = self._challenges.get(here)
+            if challenge is None:
+                return  # nothing we can answer; the transport reports the 401
+            log.info("401 without a challenge from %s; using its known token URL", here)
         host = request.url.host
         if not self._allowed(here):
             log.warning("refused to sign in to %s: not a trusted server", here)
@@ -251,11 +295,80 @@ class UcwaAuth(httpx.Auth):
                 "servers; the app did not send your credentials.",
                 code="UntrustedServer",
             )
+        challenge = self._checked_authority(challenge, host)
+        self._challenges[here] = challenge
         await response.aread()
         with _deadline_paused():
             token = await self._refresh(here, challenge, sent)
         request.headers["Authorization"] = f"Bearer {token}"
         yield request  # the one retry; a second 401 goes back to the caller
+
+    def _checked_authority(self, challenge: AuthChallenge, host: str) -> AuthChallenge:
+        """``challenge`` if its Azure AD authority (if any) may be used. An MsRtcOAuth challenge
+        offering the password grant loses an untrusted one (the web ticket does not need it);
+        any other challenge, which only Azure AD could answer, is refused."""
+        uri = next((challenge.params[k] for k in _AUTHORITY_PARAMS if challenge.params.get(k)), "")
+        if not uri:
+            return challenge
+        reason = self._authority_refusal(uri)
+        if reason is None:
+            return challenge
+        password_offered = not challenge.grant_types or "password" in challenge.grant_types
+        if challenge.scheme.lower() != "bearer" and password_offered:
+            log.warning("ignoring the Azure AD authority named by %s: %s", host, reason)
+            kept = {k: v for k, v in challenge.params.items() if k not in _AUTHORITY_PARAMS}
+            return replace(challenge, params=MappingProxyType(kept))
+        log.warning("refused Azure AD authority named by %s: %s", host, reason)
+        raise AuthenticationError(
+            f"{host} sent sign-in to {reason}; the app did not send your credentials.",
+            code="UntrustedServer",
+        )
+
+    def _authority_refusal(self, uri: str) -> str | None:
+        try:
+            url = httpx.URL(uri)
+            where = origin(str(url))
+        except (httpx.InvalidURL, RemoteProtocolError):
+            return "an authority address that is not a valid URL"
+        if url.scheme == "https" and url.host.lower() in MICROSOFT_SIGN_IN_HOSTS:
+            return None
+        if self._allowed(where):
+            return None
+        return (
+            f"{url.host or uri[:100]}, which is neither a Microsoft sign-in service nor one of "
+            "your organisation's servers"
+        )
+
+    def _due(self, key: str, token: str) -> bool:
+        tokens = self._tokens
+        return (
+            key in self._challenges
+            and self._renewed_early.get(key) != token
+            and isinstance(tokens, RenewsEarly)
+            and tokens.renewal_due(token)
+        )
+
+    async def _renew_early(self, key: str, token: str) -> str:
+        """A fresh token for ``key`` before ``token`` expires; ``token`` itself if that fails (it
+        is still valid, and a 401 would renew it the usual way)."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            current = self._cache.get(key)
+            if current is not None and current != token:
+                return current  # another request renewed it while we waited
+            self._renewed_early[key] = token  # once per token, whatever the outcome
+            self.refreshes += 1
+            try:
+                with _deadline_paused():
+                    fresh = await self._tokens.get_token(self._challenges[key])
+            except Exception as exc:  # the current token still works; the 401 path remains
+                log.info("early token renewal for %s failed (%s)", key, type(exc).__name__)
+                return token
+            if fresh and fresh != token:
+                self._cache[key] = fresh
+                log.debug("renewed the token for %s before it expired", key)
+                return fresh
+            return token
 
     def _token_url_allowed(self, token_url: str) -> bool:
         try:

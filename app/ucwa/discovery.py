@@ -28,6 +28,7 @@ __all__ = [
     "TrustRules",
     "discover",
     "discovery_urls",
+    "plain_http_refusal",
     "trust_rules",
 ]
 
@@ -159,14 +160,40 @@ def _in_domain(host: str, domain: str) -> bool:
     return host == domain or host.endswith("." + domain)
 
 
+def plain_http_refusal(url: str) -> str | None:
+    """Why sign-in must not start at ``url``, or None: credentials (password, web ticket, Bearer
+    token) travel only over https, except to a server on this machine the user chose explicitly
+    (the demo, ``ucwa-phone sim``, tests) (docs/protocol.md §3.4)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return f"Refusing {url[:200]!r}: it is not a valid URL."
+    if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.host)):
+        return None
+    shown = origin(str(parsed))
+    if parsed.scheme == "http":
+        return f"Refusing {shown}: sign-in over plain http would expose your password; use https."
+    return f"Refusing {shown}: sign-in needs an https address."
+
+
 class TrustRules:
     """Which servers belong to the user's organisation: discovery follows links only to them and
-    UcwaAuth answers sign-in challenges only from them (docs/protocol.md §2.2 security check)."""
+    UcwaAuth answers sign-in challenges only from them (docs/protocol.md §2.2 security check).
 
-    def __init__(self, domains: Sequence[str], origins: Sequence[str] = ()) -> None:
+    This machine (loopback, over http or https) is trusted only when ``loopback`` is set, i.e. when
+    discovery itself starts there: a real server naming 127.0.0.1 or localhost as a link or token
+    URL would otherwise get the password sent to whatever listens locally.
+    """
+
+    def __init__(
+        self, domains: Sequence[str], origins: Sequence[str] = (), *, loopback: bool = False
+    ) -> None:
         self.domains = tuple(d.lower().strip(".") for d in domains if d and d.strip("."))
-        # Exact origins the user configured (the discovery URL), trusted even over plain HTTP.
-        self.origins = frozenset(origin(str(httpx.URL(o))) for o in origins)
+        # Exact origins the user configured (the discovery URL); only https ones, or loopback.
+        self.origins = frozenset(
+            origin(str(httpx.URL(o))) for o in origins if plain_http_refusal(o) is None
+        )
+        self.loopback = loopback
 
     def refusal(self, target: str) -> str | None:
         """Why ``target`` is not trusted, or None when it is."""
@@ -176,8 +203,15 @@ class TrustRules:
         except (httpx.InvalidURL, RemoteProtocolError):
             return "Refused to follow a link that is not a valid URL."
         host = url.host.lower()
-        if here in self.origins or (url.scheme in ("http", "https") and is_loopback(host)):
+        if here in self.origins:
             return None
+        if url.scheme in ("http", "https") and is_loopback(host):
+            if self.loopback:
+                return None
+            return (
+                f"Refused to send sign-in to {host}: this machine is trusted only when the "
+                "discovery address is on this machine too."
+            )
         if url.scheme == "http":
             return f"Refused to follow an unencrypted redirect to {host}."
         if url.scheme != "https":
@@ -214,9 +248,16 @@ def trust_rules(
         base = _trust_base(discovery_url)
     else:
         raise DiscoveryError("Give a sign-in address or a discovery URL.")
+    loopback = False
+    if discovery_url:  # discovery starts there, whether or not an address is given too
+        refusal = plain_http_refusal(discovery_url)
+        if refusal is not None:
+            raise DiscoveryError(refusal)
+        loopback = is_loopback(httpx.URL(discovery_url).host)
     return TrustRules(
         [base, *allowed_domains, *MICROSOFT_ONLINE_DOMAINS],
         [discovery_url] if discovery_url else [],
+        loopback=loopback,
     )
 
 
@@ -231,6 +272,9 @@ async def discover(
 ) -> Discovered:
     """Find the ``applications`` URL; raises DiscoveryError, TransportError, AuthenticationError."""
     if discovery_url:
+        refusal = plain_http_refusal(discovery_url)
+        if refusal is not None:
+            raise DiscoveryError(refusal)
         candidates = [discovery_url]
     elif address:
         candidates = discovery_urls(address)

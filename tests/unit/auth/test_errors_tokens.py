@@ -41,8 +41,16 @@ def test_a_token_never_shows_its_value() -> None:
 
 def test_token_lifetime_and_early_renewal() -> None:
     token = AccessToken("cwt=x", expires_at=1000.0, issued_at=0.0)
-    assert not token.due_for_refresh(799) and token.due_for_refresh(800)
+    assert not token.due_for_refresh(899) and token.due_for_refresh(900)  # a tenth early
     assert not token.expired(900) and token.expired(990)  # 30 s margin
+
+
+def test_a_long_token_is_renewed_five_minutes_before_it_ends() -> None:
+    ticket = AccessToken("cwt=x", expires_at=28_800.0, issued_at=0.0)  # 8 hours
+    assert ticket.renew_at == 28_500.0
+    assert not ticket.due_for_refresh(28_499) and ticket.due_for_refresh(28_500)
+    short = AccessToken("cwt=y", expires_at=60.0, issued_at=0.0)
+    assert short.renew_at == 54.0
 
 
 @pytest.mark.parametrize("raw", [None, [], {"value": ""}, {"value": "x", "expires_at": "soon"}])

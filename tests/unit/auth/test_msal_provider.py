@@ -188,3 +188,31 @@ def test_mfa_answer_maps_to_mfa_required() -> None:
 
     error = _result_error({"error": "invalid_grant", "error_codes": [50076]}, "login.example")
     assert isinstance(error, MfaRequired) and "browser" in error.user_message
+
+
+@pytest.mark.anyio
+async def test_a_token_is_renewed_before_it_expires_not_after_a_401(idp: Idp) -> None:
+    now = [idp.provider.clock()]
+    aad = provider(idp, clock=lambda: now[0])
+    first = await aad.get_token(Challenge())
+    assert not aad.renewal_due(first)
+    now[0] += idp.provider.token_lifetime_s - 299  # within the last five minutes
+    assert aad.renewal_due(first)
+    second = await aad.get_token(Challenge())  # no stale token: nothing was rejected
+    assert second != first and idp.provider.validate(second)
+    assert idp.provider.token_hits("refresh_token") == 1
+    assert not aad.renewal_due(second) and not aad.renewal_due("unknown")
+
+
+@pytest.mark.anyio
+async def test_an_early_renewal_that_would_need_a_person_keeps_the_current_token(
+    idp: Idp,
+) -> None:
+    now = [idp.provider.clock()]
+    codes: list[DeviceCode] = []
+    aad = provider(idp, clock=lambda: now[0], codes=codes)
+    first = await aad.get_token(Challenge())
+    idp.provider.revoke_refresh_tokens()
+    now[0] += idp.provider.token_lifetime_s - 120
+    assert await aad.get_token(Challenge()) == first
+    assert len(codes) == 1  # only the first sign-in showed a device code

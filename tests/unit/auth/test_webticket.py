@@ -159,14 +159,17 @@ async def test_unticking_remember_password_removes_it_at_the_next_sign_in(
 
 
 @pytest.mark.anyio
-async def test_renews_early_at_80_percent_of_the_lifetime(server: TokenServer, http) -> None:
+async def test_renews_early_five_minutes_before_the_end(server: TokenServer, http) -> None:
     now = [1_000_000.0]
     provider = WebTicketProvider(http, USER, PASSWORD, clock=lambda: now[0])
     assert await provider.get_token(Challenge()) == "cwt=TOKEN1"
-    now[0] += 0.7 * 3600
+    now[0] += 3600 - 301
+    assert not provider.renewal_due("cwt=TOKEN1")
     assert await provider.get_token(Challenge()) == "cwt=TOKEN1"
-    now[0] += 0.11 * 3600
+    now[0] += 1
+    assert provider.renewal_due("cwt=TOKEN1")
     assert await provider.get_token(Challenge()) == "cwt=TOKEN2"
+    assert not provider.renewal_due("cwt=TOKEN2") and not provider.renewal_due("cwt=unknown")
 
 
 @pytest.mark.anyio

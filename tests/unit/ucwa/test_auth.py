@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ucwa.auth import UcwaAuth, parse_challenges, select_challenge
+from app.ucwa.auth import AuthChallenge, UcwaAuth, parse_challenges, select_challenge
 from app.ucwa.errors import AuthenticationError
 from app.ucwa.transport import Transport
 from tests.helpers.tokens import FakeTokens
@@ -280,3 +280,178 @@ def test_a_bearer_challenge_beside_msrtcoauth_lends_its_authority() -> None:
     assert (
         chosen.params["authorization_uri"] == "https://login.example.test/common/oauth2/authorize"
     )
+
+
+def _bearer_at(authority: str) -> str:
+    return (
+        'Bearer client_id="00000004-0000-0ff1-ce00-000000000000", '
+        f'authorization_uri="{authority}/common/oauth2/authorize"'
+    )
+
+
+async def _sign_in_with(header: str) -> tuple[FakeTokens, httpx.Response | AuthenticationError]:
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization"):
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(401, headers={"WWW-Authenticate": header})
+
+    tokens = FakeTokens()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        transport = Transport(http, UcwaAuth(tokens, allowed=_contoso), sleep=_no_sleep)
+        try:
+            return tokens, await transport.request("GET", "https://lyncweb.contoso.com/ucwa")
+        except AuthenticationError as exc:
+            return tokens, exc
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "authority",
+    [
+        "https://login.microsoftonline.com",
+        "https://login.windows.net",
+        "https://login.microsoftonline.us",
+        "https://login.partner.microsoftonline.cn",
+        "https://login.microsoftonline.de",
+        "https://adfs.contoso.com",  # the organisation's own identity provider
+    ],
+)
+async def test_a_bearer_challenge_from_microsoft_or_the_organisation_is_answered(
+    authority: str,
+) -> None:
+    tokens, answer = await _sign_in_with(_bearer_at(authority))
+    assert isinstance(answer, httpx.Response) and answer.status_code == 200
+    assert tokens.challenges[0].params["authorization_uri"].startswith(authority)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("authority", "why"),
+    [
+        ("https://login.evil.example", "login.evil.example"),
+        ("https://login.microsoftonline.com.evil.example", "login.microsoftonline.com.evil"),
+        ("http://login.microsoftonline.com", "login.microsoftonline.com"),  # not over TLS
+        ("https://127.0.0.1:4443", "127.0.0.1"),  # a real server naming this machine
+    ],
+)
+async def test_a_bearer_challenge_naming_a_foreign_authority_is_refused_with_its_host(
+    authority: str, why: str
+) -> None:
+    tokens, answer = await _sign_in_with(_bearer_at(authority))
+    assert isinstance(answer, AuthenticationError)
+    assert answer.code == "UntrustedServer"
+    assert why in str(answer) and "Microsoft sign-in service" in str(answer)
+    assert tokens.challenges == []  # nothing was asked of Azure AD
+
+
+@pytest.mark.anyio
+async def test_a_web_ticket_server_with_a_foreign_authority_beside_it_still_signs_in() -> None:
+    header = f"{_bearer_at('https://login.evil.example')}, {QUOTED}"
+    tokens, answer = await _sign_in_with(header)
+    assert isinstance(answer, httpx.Response) and answer.status_code == 200
+    [challenge] = tokens.challenges
+    assert challenge.scheme == "MsRtcOAuth" and "authorization_uri" not in challenge.params
+
+
+@pytest.mark.anyio
+async def test_a_401_without_a_challenge_uses_the_token_url_learnt_for_that_origin() -> None:
+    accepted = {"cwt=2"}
+    seen: list[str | None] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        auth = request.headers.get("authorization")
+        seen.append(auth)
+        if auth and auth.removeprefix("Bearer ") in accepted:
+            return httpx.Response(200, json={"ok": True})
+        if auth is None:
+            return httpx.Response(401, headers={"WWW-Authenticate": QUOTED})
+        return httpx.Response(401)  # the token expired; this front end sends no challenge
+
+    tokens = FakeTokens()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        auth = UcwaAuth(tokens, allowed=_contoso)
+        first = await http.get("https://lyncweb.contoso.com/a", auth=auth)  # gets cwt=1: refused
+        assert first.status_code == 401
+        second = await http.get("https://lyncweb.contoso.com/b", auth=auth)
+    assert second.status_code == 200
+    assert seen[-2:] == ["Bearer cwt=1", "Bearer cwt=2"]
+    assert tokens.stale == [None, "cwt=1"]
+    assert tokens.challenges[1].token_url == "https://lyncweb.contoso.com/WebTicket/oauthtoken"
+
+
+@pytest.mark.anyio
+async def test_a_401_without_a_challenge_from_an_origin_never_challenged_stays_a_401() -> None:
+    tokens = FakeTokens()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(401))) as h:
+        answer = await h.get("https://lyncweb.contoso.com/a", auth=UcwaAuth(tokens, allowed=_any))
+    assert answer.status_code == 401 and tokens.challenges == []
+
+
+class ExpiringTokens(FakeTokens):
+    """FakeTokens whose tokens last `lifetime` seconds of an injected clock (RenewsEarly)."""
+
+    def __init__(self, clock: list[float], lifetime: float) -> None:
+        super().__init__()
+        self.clock, self.lifetime = clock, lifetime
+        self.issued: dict[str, float] = {}
+
+    async def get_token(self, challenge: AuthChallenge, *, stale: str | None = None) -> str:
+        token = await super().get_token(challenge, stale=stale)
+        self.issued[token] = self.clock[0]
+        return token
+
+    def renewal_due(self, token: str) -> bool:
+        issued = self.issued.get(token)
+        return issued is not None and self.clock[0] >= issued + 0.9 * self.lifetime
+
+
+@pytest.mark.anyio
+async def test_a_token_is_renewed_before_it_expires_without_waiting_for_a_401() -> None:
+    clock = [0.0]
+    tokens = ExpiringTokens(clock, lifetime=100.0)
+    server = Server()
+    server.valid["a.example"] = {"cwt=1", "cwt=2"}
+    async with client(server) as http:
+        auth = UcwaAuth(tokens, allowed=_any)
+        await http.get("https://a.example/1", auth=auth)
+        clock[0] = 89.0
+        await http.get("https://a.example/2", auth=auth)
+        clock[0] = 90.0
+        await http.get("https://a.example/3", auth=auth)
+        await http.get("https://a.example/4", auth=auth)
+    assert [seen for _host, seen in server.seen] == [
+        None,
+        "Bearer cwt=1",
+        "Bearer cwt=1",
+        "Bearer cwt=2",  # renewed ahead: no 401 on the way
+        "Bearer cwt=2",
+    ]
+    assert tokens.stale == [None, None]
+
+
+@pytest.mark.anyio
+async def test_a_failed_early_renewal_keeps_the_current_token_and_is_not_repeated() -> None:
+    clock = [0.0]
+    tokens = ExpiringTokens(clock, lifetime=100.0)
+    server = Server()
+    server.valid["a.example"] = {"cwt=1"}
+    async with client(server) as http:
+        auth = UcwaAuth(tokens, allowed=_any)
+        await http.get("https://a.example/1", auth=auth)
+        clock[0] = 95.0
+        tokens._fail = lambda: RuntimeError("identity provider down")
+        for path in ("2", "3"):
+            answer = await http.get(f"https://a.example/{path}", auth=auth)
+            assert answer.status_code == 200
+    assert len(tokens.challenges) == 2  # the first grant and one early attempt
+
+
+@pytest.mark.anyio
+async def test_a_passive_only_web_ticket_challenge_with_a_foreign_authority_is_refused() -> None:
+    passive = (
+        'MsRtcOAuth href="https://lyncweb.contoso.com/WebTicket/oauthtoken",'
+        'grant_type="urn:microsoft.rtc:passive"'
+    )
+    tokens, answer = await _sign_in_with(f"{_bearer_at('https://login.evil.example')}, {passive}")
+    assert isinstance(answer, AuthenticationError) and "login.evil.example" in str(answer)
+    assert tokens.challenges == []

@@ -17,7 +17,7 @@ from app.ucwa.discovery import (
     sip_domain,
     trust_rules,
 )
-from app.ucwa.errors import TransportError
+from app.ucwa.errors import AuthenticationError, TransportError
 from app.ucwa.transport import Transport
 from tests.helpers.tokens import FakeTokens
 
@@ -273,7 +273,9 @@ def test_a_public_suffix_is_never_trusted() -> None:
         "https://evil.com.au"
     )
     contoso = trust_rules(discovery_url=ROOT)
-    assert contoso.allows("https://pool2.contoso.com") and contoso.allows("http://127.0.0.1:80")
+    assert contoso.allows("https://pool2.contoso.com")
+    # This machine is trusted only when discovery starts on it (docs/protocol.md §3.4).
+    assert not contoso.allows("http://127.0.0.1:80")
     assert not contoso.allows("http://pool2.contoso.com")  # plain HTTP off this machine
     assert not contoso.allows("https://contoso.com.evil.example")
 
@@ -300,3 +302,52 @@ async def test_internal_discovery_that_misleads_falls_back_to_external(
     http, t = transport(net)
     async with http:
         assert (await discover(t, address="alice@contoso.com")).applications_url == APPS
+
+
+@pytest.mark.anyio
+async def test_an_http_discovery_url_for_a_real_server_is_refused_before_anything_is_sent() -> None:
+    net = Net({})
+    http, t = transport(net)
+    async with http:
+        with pytest.raises(DiscoveryError) as refused:
+            await discover(t, discovery_url="http://lync.contoso.com/autodiscover/root")
+    assert net.seen == []
+    message = str(refused.value)
+    assert "http://lync.contoso.com" in message and "password" in message and "https" in message
+    with pytest.raises(DiscoveryError, match="plain http"):
+        trust_rules(discovery_url="http://lync.contoso.com/autodiscover/root")
+
+
+def test_plain_http_is_accepted_only_for_a_server_on_this_machine() -> None:
+    assert trust_rules(discovery_url="http://127.0.0.1:8080/root").allows("http://127.0.0.1:8080")
+    assert trust_rules(discovery_url="http://localhost:8080/root").allows("http://localhost:8080")
+    assert trust_rules(discovery_url="http://[::1]:8080/root").allows("http://[::1]:8080")
+
+
+def test_a_loopback_token_url_is_trusted_only_when_discovery_is_on_this_machine() -> None:
+    real = trust_rules(discovery_url=ROOT)
+    reason = real.refusal("http://127.0.0.1:4000/WebTicket/oauthtoken")
+    assert reason is not None and "127.0.0.1" in reason
+    assert not real.allows("https://localhost/WebTicket/oauthtoken")
+    assert not trust_rules(address="alice@contoso.com").allows("http://localhost:80")
+    # The realistic simulator's pool: discovery on 127.0.0.1, the pool on localhost.
+    local = trust_rules(discovery_url="http://127.0.0.1:8080/root")
+    assert local.allows("http://localhost:8080/WebTicket/oauthtoken")
+
+
+@pytest.mark.anyio
+async def test_a_real_server_naming_a_loopback_token_url_gets_no_password() -> None:
+    def user(request: httpx.Request) -> httpx.Response:
+        header = 'MsRtcOAuth href="http://127.0.0.1:9/WebTicket/oauthtoken",grant_type="password"'
+        return httpx.Response(401, headers={"WWW-Authenticate": header})
+
+    net = Net({ROOT: lambda r: links(user=USER), USER: user})
+    tokens = FakeTokens()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(net))
+    rules = trust_rules(discovery_url=ROOT)
+    t = Transport(http, UcwaAuth(tokens, allowed=rules.allows), sleep=_no_sleep, max_attempts=1)
+    async with http:
+        with pytest.raises(AuthenticationError, match=r"127\.0\.0\.1") as refused:
+            await discover(t, discovery_url=ROOT, rules=rules)
+    assert refused.value.code == "UntrustedServer"
+    assert tokens.challenges == []

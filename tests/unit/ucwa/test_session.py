@@ -24,7 +24,7 @@ from app.ucwa.session import UcwaSession
 from app.ucwa.status import ConnectionState, SessionStatus
 from tests.helpers.tokens import FakeTokens, PasswordGrant
 
-BASE = "http://sim.test"
+BASE = "http://127.0.0.1"  # plain http is accepted only on this machine
 DISCOVERY = BASE + "/autodiscover/autodiscoverservice.svc/root"
 USER, PASSWORD = "alice@contoso.com", "demo-password"
 
