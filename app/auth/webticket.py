@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import time
@@ -26,6 +25,7 @@ from app.auth.errors import (
 from app.auth.httperrors import host_of, unreachable
 from app.auth.store import Kind, TokenStore
 from app.auth.tokens import AccessToken, parse_expires_in
+from app.hosts import is_loopback
 from app.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -241,15 +241,10 @@ def _require_safe_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https":
         return
-    host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if parts.scheme == "http" and loopback:
+    if parts.scheme == "http" and is_loopback(parts.hostname or ""):
         return
     raise ProviderError(
-        f"The server asked for the password over an unencrypted connection ({host}); "
+        f"The server asked for the password over an unencrypted connection ({parts.hostname}); "
         "refusing. Ask your administrator for the https address."
     )
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
+from app.hosts import is_loopback
 from app.ucwa.errors import RemoteProtocolError
 
 __all__ = ["is_loopback", "origin", "resolve", "with_params"]
@@ -47,17 +47,6 @@ def origin(url: str) -> str:
     except ValueError as exc:
         raise RemoteProtocolError(f"Not a URL: {url[:200]!r}") from exc
     return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-
-
-def is_loopback(host: str) -> bool:
-    """This machine (demo servers, the simulator): trusted, and plain HTTP is fine there."""
-    host = host.lower().strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def with_params(url: str, **params: str | int) -> str:
