@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Final
 
+from app.httpbody import EVENTS_LIMIT
 from app.ucwa.errors import (
     AuthenticationError,
     RemoteProtocolError,
@@ -253,11 +254,14 @@ class EventChannel:
                 timeout_s=self._read_timeout_s,
                 retry=False,
                 extensions={"trace": trace},
+                limit=EVENTS_LIMIT,
             )
         finally:
             self._outstanding = False
             self._sent.clear()
-        return await decode_answer(response.content, self._base)
+        return await decode_answer(
+            response.content, self._base, content_type=response.headers.get("content-type")
+        )
 
     async def _wait_after(self, exc: UcwaError, retry_after: float | None) -> None:
         delay = self._backoff.next(retry_after)
