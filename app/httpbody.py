@@ -166,7 +166,9 @@ def decode_json(
     text = checked_text(data, limit=limit, what=what)
     try:
         return json.loads(text)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:  # the pre-scan should have caught it; kept as a safety net
+        raise BodyError(f"{what} sent JSON nested more than {MAX_DEPTH} levels deep.") from exc
+    except ValueError as exc:
         raise BodyError(f"{what} sent malformed JSON.") from exc
 
 
@@ -204,8 +206,7 @@ def _depth_exceeds(data: bytes, limit: int) -> bool:
 
     Escaped quotes and backslashes are removed first, then everything but quotes and brackets;
     the contents of strings are dropped; then each pass deletes the innermost ``[]`` pairs, so a
-    document of depth d is empty after d passes. Malformed input may be misjudged here, but then
-    the decoder refuses it anyway.
+    document of depth d is empty after d passes. Openers never closed count as depth too.
     """
     if data.count(b"[") + data.count(b"{") <= limit:
         return False
@@ -219,6 +220,8 @@ def _depth_exceeds(data: bytes, limit: int) -> bool:
             return False
         shorter = structure.replace(b"[]", b"")
         if len(shorter) == len(structure):
-            return False  # nothing left that nests (malformed input: the decoder judges it)
+            # No pair left: what remains is unclosed (malformed, but a recursive decoder would
+            # still descend into every opener before noticing).
+            return structure.count(b"[") > limit
         structure = shorter
-    return b"[]" in structure
+    return b"[]" in structure or structure.count(b"[") > limit
