@@ -172,12 +172,18 @@ def decode_json(
         raise BodyError(f"{what} sent malformed JSON.") from exc
 
 
-def checked_text(data: bytes | str, *, limit: int, what: str = "The server") -> str:
-    """``data`` as text, after the size, UTF-8 and depth checks of decode_json."""
+def checked_text(
+    data: bytes | str, *, limit: int, what: str = "The server", whole_depth: bool = True
+) -> str:
+    """``data`` as text, after the size, UTF-8 and depth checks of decode_json.
+
+    ``whole_depth=False`` leaves the depth to decode_at, value by value: scanning a body of
+    several megabytes at once would hold the loop longer than an incremental decoder may.
+    """
     if len(data) > limit:
         raise BodyTooLarge(f"{what} sent more than {_size(limit)}; the answer was not read.")
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _depth_exceeds(raw, MAX_DEPTH):
+    if whole_depth and _depth_exceeds(raw, MAX_DEPTH):
         raise BodyError(f"{what} sent JSON nested more than {MAX_DEPTH} levels deep.")
     if isinstance(data, str):
         return data
@@ -187,15 +193,25 @@ def checked_text(data: bytes | str, *, limit: int, what: str = "The server") -> 
         raise BodyError(f"{what} sent text that is not valid UTF-8.") from exc
 
 
-def decode_at(text: str, start: int) -> tuple[Any, int]:
-    """One JSON value starting at ``start`` of an already checked text, and where it ends.
+def decode_at(text: str, start: int, *, depth_left: int = MAX_DEPTH) -> tuple[Any, int]:
+    """One JSON value starting at ``start`` of a checked text (checked_text), and where it ends.
 
-    For incremental decoders (event answers decoded in slices); BodyError for bad syntax.
+    For incremental decoders (event answers decoded in slices): the value may nest at most
+    ``depth_left`` levels (MAX_DEPTH minus the levels the caller has walked); BodyError for that
+    and for bad syntax.
     """
+    too_deep = f"JSON nested more than {MAX_DEPTH} levels deep"
     try:
-        return _DECODER.raw_decode(text, start)
-    except (ValueError, RecursionError) as exc:
+        found, end = _DECODER.raw_decode(text, start)
+    except RecursionError as exc:
+        raise BodyError(too_deep) from exc
+    except ValueError as exc:
         raise BodyError(f"malformed JSON at character {start}") from exc
+    if end - start > depth_left and _depth_exceeds(
+        text[start:end].encode("utf-8", "surrogatepass"), depth_left
+    ):
+        raise BodyError(too_deep)
+    return found, end
 
 
 _DECODER: Final = json.JSONDecoder()

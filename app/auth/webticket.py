@@ -196,9 +196,11 @@ class WebTicketProvider:
             # A redirect must never carry the password elsewhere: none is followed.
             streamed = await self._http.send(request, follow_redirects=False, stream=True)
             raw = await read_capped(streamed, DOCUMENT_LIMIT, truncate=True)
-            response = with_body(streamed, raw)
+        except BodyError:
+            raw = b""  # compressed in a way we cannot read: judged by its status alone
         except httpx.HTTPError as exc:
             raise unreachable(token_url, exc) from None
+        response = with_body(streamed, raw)
         body = _json_body(response)
         if response.status_code == 200 and isinstance(body.get("access_token"), str):
             value = str(body["access_token"])

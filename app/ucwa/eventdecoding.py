@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from app.httpbody import (
     EVENTS_LIMIT,
+    MAX_DEPTH,
     BodyError,
     check_json_type,
     checked_text,
@@ -68,11 +69,14 @@ async def decode_answer(
     # scanned at all. The envelope is still checked here, so a bad one is re-polled as usual.
     try:
         check_json_type(content_type, what=what)
-        text = checked_text(body, limit=EVENTS_LIMIT, what=what)
-        doc = await decode_yielding(text, raw_events=True)
+        text = checked_text(body, limit=EVENTS_LIMIT, what=what, whole_depth=False)
     except BodyError as exc:
         raise UnreadableBody(str(exc)) from exc
-    except ValueError as exc:
+    try:
+        doc = await decode_yielding(text, raw_events=True)
+    except BodyError as exc:  # decode_at, value by value
+        raise UnreadableBody(f"{what} sent {exc}.") from exc
+    except ValueError as exc:  # the walk's own syntax checks
         raise UnreadableBody(f"{what} sent malformed JSON.") from exc
     return await _split_deferred(doc, base)
 
@@ -203,7 +207,7 @@ async def decode_yielding(text: str, *, raw_events: bool = False) -> Any:
         i = skip(i)
         opener = text[i : i + 1]
         if depth >= _WALK_DEPTH or opener not in ("{", "["):
-            found, end = decode_at(text, i)
+            found, end = decode_at(text, i, depth_left=MAX_DEPTH - depth)
             await slicer.pause()
             return found, end
         closer = "]" if opener == "[" else "}"
@@ -224,7 +228,8 @@ async def decode_yielding(text: str, *, raw_events: bool = False) -> Any:
                 members[key], i = await value(i + 1, depth + 1, _member_role(role, key))
             elif keep_raw:
                 start = skip(i)
-                _, i = decode_at(text, start)  # validates; the objects die right here
+                # Validates; the objects die right here.
+                _, i = decode_at(text, start, depth_left=MAX_DEPTH - depth - 1)
                 items.append(text[start:i])
                 await slicer.pause()
             else:

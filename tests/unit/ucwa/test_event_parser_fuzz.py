@@ -85,3 +85,22 @@ def test_deep_nesting_is_a_protocol_error_not_a_crash(depth: int, opener: str) -
     body += "}"
     events = _parse(body.encode())
     assert events == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=61, max_value=3000))
+def test_deep_nesting_in_a_huge_answer_is_refused_value_by_value(depth: int) -> None:
+    event = {"link": {"rel": "phoneAudio", "href": "/pa"}, "type": "updated"}
+    deep = "[" * depth + "]" * depth
+    sender = '{"rel": "conversation", "href": "/c", "events": [' + json.dumps(event) + ", " + deep
+    body = '{"_links": {"next": {"href": "/e"}}, "pad": "' + "x" * BIG_BODY + '", "sender": ['
+    body += sender + "]}]}"
+
+    async def run() -> str:
+        try:
+            await decode_answer(body.encode(), BASE, content_type="application/json")
+        except RemoteProtocolError as exc:
+            return str(exc)
+        return "accepted"
+
+    assert "nested more than 64 levels deep" in asyncio.run(run())
