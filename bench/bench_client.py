@@ -1,16 +1,21 @@
-"""Client benchmarks: event-to-state latency, requests per call, a 10,000-event P-GET."""
+"""Client benchmarks: event-to-state latency, requests per call, a 10,000-event P-GET, memory
+under a hostile body."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import threading
 import time
+from pathlib import Path
 
 import httpx
 
 from app.ucwa import CallSnapshot, CallState, SessionStatus, UcwaSession
 from app.ucwa.calls import CallTracker
 from app.ucwa.discovery import MemoryDiscoveryCache
+from app.ucwa.errors import UcwaError
 from app.ucwa.eventchannel import EventChannel
 from app.ucwa.events import Event
 from app.ucwa.transport import Transport
@@ -20,6 +25,7 @@ from tests.helpers.tokens import PasswordGrant
 Row = tuple[str, str, str]
 TARGET_EXTRA_P99_MS = 5.0
 TARGET_STALL_MS = 20.0
+TARGET_HOSTILE_MB = 50.0
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -196,12 +202,70 @@ async def _big_batch(count: int) -> tuple[float, float]:
     return max(stalls), total
 
 
+class _PeakRss:
+    """Samples this process's resident memory every 2 ms; ``extra`` is the peak above the start
+    (the simulator runs in its own process, so only the client's memory is counted)."""
+
+    _STATM = Path("/proc/self/statm")
+
+    def __enter__(self) -> _PeakRss:
+        self.start = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    @property
+    def extra_mb(self) -> float:
+        return (self.peak - self.start) / 1e6
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, self._rss())
+
+    @classmethod
+    def _rss(cls) -> int:
+        return int(cls._STATM.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def _hostile_memory(discovery: str) -> list[tuple[str, float, str]]:
+    """Peak extra RSS while one GET of the discovery root is answered normally, then with each
+    hostile body; returns (label, MB, outcome)."""
+    control = str(httpx.URL(discovery).copy_with(path="/_sim/faults", query=None))
+    results: list[tuple[str, float, str]] = []
+    async with httpx.AsyncClient() as http:
+        transport = Transport(http)
+        for label, kind in (
+            ("normal answer (baseline)", None),
+            ("gzip bomb (256 MiB decoded)", "gzip_bomb"),
+            ("100,000 nested '['", "deep"),
+            ("24 MiB document", "huge"),
+        ):
+            if kind is not None:
+                fault = {"action": "hostile_body", "path_contains": "/autodiscover", "kind": kind}
+                (await http.post(control, json=fault)).raise_for_status()
+            with _PeakRss() as rss:
+                try:
+                    await transport.get_json(discovery, retry=False)
+                    outcome = "read"
+                except UcwaError as exc:
+                    outcome = str(exc)
+            results.append((label, rss.extra_mb, outcome))
+    return results
+
+
 def _row(label: str, value: str, target: str = "") -> Row:
     return (label, value, target)
 
 
 async def _bench(discovery: str, quick: bool) -> list[Row]:
     events = 200 if quick else 1000
+    hostile = await _hostile_memory(discovery)  # first: later benchmarks leave the heap grown
     raw = await _raw_latency(discovery, events)
     client, per_call = await _client_latency(discovery, events)
     extra = _pct(client, 0.99) - _pct(raw, 0.99)
@@ -230,6 +294,18 @@ async def _bench(discovery: str, quick: bool) -> list[Row]:
             f"< {TARGET_STALL_MS:g} ms " + ("ok" if stall * 1000 < TARGET_STALL_MS else "MISSED"),
         ),
         _row("10,000-event P-GET: processed in", _ms(total)),
+        *(
+            _row(
+                f"peak memory under a hostile body: {label}",
+                f"+{mb:.1f} MB",
+                ""
+                if outcome == "read"
+                else f"< {TARGET_HOSTILE_MB:g} MB "
+                + ("ok" if mb < TARGET_HOSTILE_MB else "MISSED")
+                + f" ({outcome[:40]})",
+            )
+            for label, mb, outcome in hostile
+        ),
     ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -32,6 +31,7 @@ from app.auth.httperrors import host_of, unreachable
 from app.auth.scopes import REQUIRED_SCOPES
 from app.auth.store import Kind, TokenStore
 from app.auth.tokens import AccessToken, parse_expires_in
+from app.httpbody import DOCUMENT_LIMIT, decode_json
 from app.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ class MsalProvider:
         if not blob:
             return
         try:
-            data = json.loads(blob)
+            data = decode_json(blob, limit=DOCUMENT_LIMIT)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             _register_cache_secrets(data)

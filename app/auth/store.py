@@ -16,6 +16,7 @@ import keyring.backends.chainer
 import keyring.backends.fail
 import keyring.errors
 
+from app.httpbody import DOCUMENT_LIMIT, decode_json
 from app.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -323,7 +324,7 @@ class TokenStore:
         if raw is None:
             return []
         try:
-            keys = json.loads(raw)
+            keys = decode_json(raw, limit=DOCUMENT_LIMIT)
             if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
                 raise ValueError("not a list of names")
         except ValueError:

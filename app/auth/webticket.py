@@ -26,6 +26,14 @@ from app.auth.httperrors import host_of, unreachable
 from app.auth.store import Kind, TokenStore
 from app.auth.tokens import AccessToken, parse_expires_in
 from app.hosts import is_loopback
+from app.httpbody import (
+    ACCEPT_ENCODING,
+    DOCUMENT_LIMIT,
+    BodyError,
+    decode_json,
+    read_capped,
+    with_body,
+)
 from app.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -185,14 +193,20 @@ class WebTicketProvider:
         log.info("requesting a web ticket for %s from %s", self.username, host_of(token_url))
         self.grants += 1
         try:
-            response = await self._http.post(
+            request = self._http.build_request(
+                "POST",
                 token_url,
                 data=form,
-                headers={"Accept": "application/json"},
-                follow_redirects=False,  # a redirect must never carry the password elsewhere
+                headers={"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
             )
+            # A redirect must never carry the password elsewhere: none is followed.
+            streamed = await self._http.send(request, follow_redirects=False, stream=True)
+            raw = await read_capped(streamed, DOCUMENT_LIMIT, truncate=True)
+        except BodyError:
+            raw = b""  # compressed in a way we cannot read: judged by its status alone
         except httpx.HTTPError as exc:
             raise unreachable(token_url, exc) from None
+        response = with_body(streamed, raw)
         body = _json_body(response)
         if response.status_code == 200 and isinstance(body.get("access_token"), str):
             value = str(body["access_token"])
@@ -211,7 +225,7 @@ class WebTicketProvider:
         if raw is None:
             return
         try:
-            data = json.loads(raw)
+            data = decode_json(raw, limit=DOCUMENT_LIMIT)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             tokens = {str(k): AccessToken.from_dict(v) for k, v in data.items()}
@@ -251,8 +265,8 @@ def _require_safe_url(url: str) -> None:
 
 def _json_body(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
-    except ValueError:
+        body = decode_json(response.content, limit=DOCUMENT_LIMIT)
+    except BodyError:  # cut short, not JSON, too deep: only the status is left to judge
         return {}
     return body if isinstance(body, dict) else {}
 

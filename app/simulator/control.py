@@ -34,6 +34,10 @@ _ACTIONS: dict[str, tuple[set[str], set[str]]] = {
         {"path_contains", "status", "count", "method", "retry_after", "code", "subcode"},
         {"path_contains", "status"},
     ),
+    "hostile_body": (
+        {"path_contains", "kind", "count", "method", "status", "drip_ms"},
+        {"path_contains", "kind"},
+    ),
     "stall_events": ({"seconds"}, {"seconds"}),
     "drop_event_channel": (set(), set()),
     "expire_tokens": (set(), set()),

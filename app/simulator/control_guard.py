@@ -96,10 +96,12 @@ def check_arguments(args: Mapping[str, object]) -> None:
             _integer(value, name, 1, MAX_COUNT)
         elif name == "status":
             _integer(value, name, 100, 599)
+        elif name == "drip_ms":
+            _number(value, name, 1.0, 1000.0)
         elif name == "inactive":
             if not isinstance(value, bool):
                 raise ValueError("inactive must be true or false")
-        elif name in ("path_contains", "method", "code", "subcode"):
+        elif name in ("path_contains", "method", "code", "subcode", "kind"):
             if name != "path_contains" and value is None:
                 continue
             if not isinstance(value, str) or len(value) > MAX_TEXT:

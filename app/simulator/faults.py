@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import app.simulator.hostile as hostile
+
 
 class _Host(Protocol):
     """The parts of the Simulator the fault API acts on; each is safe to call from any thread."""
@@ -41,6 +43,16 @@ class ForcedStatus:
     subcode: str | None
 
 
+@dataclass
+class HostileBody:
+    path_contains: str  # lower case
+    kind: str  # one of hostile.HOSTILE_KINDS
+    remaining: int
+    method: str | None
+    status: int
+    drip_ms: float
+
+
 class Faults:
     """Faults for tests and demos. Every method may be called from any thread."""
 
@@ -48,6 +60,7 @@ class Faults:
         self._host = host
         self._lock = threading.Lock()
         self._rules: list[ForcedStatus] = []
+        self._hostile: list[HostileBody] = []
         self._stall_until = 0.0
         self._latency = 0.0
         self._drop_next = False
@@ -86,6 +99,38 @@ class Faults:
         )
         with self._lock:
             self._rules.append(rule)
+
+    def hostile_body(
+        self,
+        path_contains: str,
+        kind: str,
+        *,
+        count: int = 1,
+        method: str | None = None,
+        status: int = 200,
+        drip_ms: float = 20.0,
+    ) -> None:
+        """Answer the next *count* requests whose path contains *path_contains* with a hostile
+        body of *kind* (hostile.HOSTILE_KINDS: deep, huge, gzip_bomb, invalid_utf8, wrong_type,
+        html, drip — the last sends one byte every *drip_ms*) and *status*."""
+        if kind not in hostile.HOSTILE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(hostile.HOSTILE_KINDS)}")
+        if not 200 <= int(status) <= 599:
+            raise ValueError("status must be between 200 and 599")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        if not 1.0 <= float(drip_ms) <= 1000.0:
+            raise ValueError("drip_ms must be between 1 and 1000")
+        rule = HostileBody(
+            path_contains.lower(),
+            kind,
+            int(count),
+            method.upper() if method else None,
+            int(status),
+            float(drip_ms),
+        )
+        with self._lock:
+            self._hostile.append(rule)
 
     def stall_events(self, seconds: float) -> None:
         """For *seconds* from now, parked P-GETs deliver nothing (empty releases at timeout)."""
@@ -145,10 +190,12 @@ class Faults:
         return self._host._ring_incoming(caller, user)
 
     def clear(self) -> None:
-        """Remove forced statuses, phoneAudio errors, stalls, latency and a pending drop."""
+        """Remove forced statuses, hostile bodies, phoneAudio errors, stalls, latency and a
+        pending drop."""
         with self._lock:
             self._phone_audio_errors.clear()
             self._rules.clear()
+            self._hostile.clear()
             self._stall_until = 0.0
             self._latency = 0.0
             self._drop_next = False
@@ -166,6 +213,19 @@ class Faults:
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         self._rules.remove(rule)
+                    return rule
+        return None
+
+    def take_hostile(self, method: str, path: str, query: str) -> HostileBody | None:
+        target = (path + ("?" + query if query else "")).lower()
+        with self._lock:
+            for rule in self._hostile:
+                if rule.method not in (None, method.upper()):
+                    continue
+                if rule.path_contains in target:
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._hostile.remove(rule)
                     return rule
         return None
 
@@ -190,6 +250,7 @@ class Faults:
         with self._lock:
             return {
                 "rules": [vars(r).copy() for r in self._rules],
+                "hostile": [vars(r).copy() for r in self._hostile],
                 "stall_remaining_s": max(0.0, self._stall_until - time.monotonic()),
                 "latency_s": self._latency,
                 "drop_next": self._drop_next,

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import app.simulator.hostile as hostile
 from app.simulator.context import Ctx
 from app.simulator.control import PREFIX
 from app.simulator.discovery import challenge
@@ -55,6 +56,11 @@ class SimMiddleware:
             if rule is not None:
                 response = self._forced(scope, receive, rule)
                 await response(scope, receive, send_logged)
+                return
+            bad = self.sim.faults.take_hostile(method, path, query)
+            if bad is not None:
+                answer = hostile.hostile_response(bad.kind, bad.status, bad.drip_ms)
+                await answer(scope, receive, send_logged)
                 return
             await self.app(scope, receive, send_logged)
         finally:

@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from app.httpbody import ERROR_LIMIT, read_capped
 from app.ucwa.errors import AuthenticationError, RemoteProtocolError
 from app.ucwa.links import is_loopback, origin
 
@@ -297,7 +298,9 @@ class UcwaAuth(httpx.Auth):
             )
         challenge = self._checked_authority(challenge, host)
         self._challenges[here] = challenge
-        await response.aread()
+        # httpx reads every answer of an auth flow in full once the flow moves on; giving it the
+        # capped body keeps a hostile 401 (a gzip bomb) from being read without limit.
+        response._content = await read_capped(response, ERROR_LIMIT, truncate=True)
         with _deadline_paused():
             token = await self._refresh(here, challenge, sent)
         request.headers["Authorization"] = f"Bearer {token}"

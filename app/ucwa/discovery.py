@@ -14,7 +14,14 @@ import httpx
 import platformdirs
 
 from app.files import write_private_atomically
-from app.ucwa.errors import RemoteProtocolError, ServerError, TransportError, UcwaError
+from app.httpbody import DOCUMENT_LIMIT, BodyError, decode_json
+from app.ucwa.errors import (
+    RemoteProtocolError,
+    ServerError,
+    TransportError,
+    UcwaError,
+    UnreadableBody,
+)
 from app.ucwa.links import is_loopback, origin
 from app.ucwa.transport import Transport
 
@@ -76,7 +83,7 @@ class FileDiscoveryCache:
 
     def _read(self) -> dict[str, str]:
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = decode_json(self.path.read_bytes(), limit=DOCUMENT_LIMIT)
         except (OSError, ValueError):
             return {}
         if not isinstance(raw, dict):
@@ -341,9 +348,14 @@ def _hop(rules: TrustRules, target: str, hops: int, max_hops: int) -> str:
 
 def _links(response: httpx.Response, url: str) -> dict[str, str]:
     try:
-        doc: Any = response.json()
-    except ValueError as exc:
-        raise RemoteProtocolError("The discovery service sent malformed JSON.") from exc
+        doc: Any = decode_json(
+            response.content,
+            limit=DOCUMENT_LIMIT,
+            content_type=response.headers.get("content-type"),
+            what="The discovery service",
+        )
+    except BodyError as exc:
+        raise UnreadableBody(str(exc)) from exc
     raw = doc.get("_links") if isinstance(doc, dict) else None
     if not isinstance(raw, dict):
         raise RemoteProtocolError("The discovery answer has no links.")

@@ -10,6 +10,7 @@
     ├── ServerError                an HTTP error answer with a UCWA error body (status/code/subcode)
     │   └── ApplicationGone        404 ApplicationNotFound / 410: the application must be recreated
     ├── RemoteProtocolError        the server sent something we cannot interpret
+    │   └── UnreadableBody         a body too large, too deep, not JSON, not UTF-8 or malformed
     ├── SessionTakenOver           the event channel was replaced by another client, twice in a row
     └── CallFailed                 a call ended unsuccessfully; carries the CallReason
 
@@ -33,6 +34,7 @@ __all__ = [
     "SessionTakenOver",
     "TransportError",
     "UcwaError",
+    "UnreadableBody",
 ]
 
 
@@ -112,6 +114,11 @@ class ApplicationGone(ServerError):
 
 class RemoteProtocolError(UcwaError):
     """The server sent something this client cannot interpret."""
+
+
+class UnreadableBody(RemoteProtocolError):
+    """A body refused by app.httpbody (over its size limit, nested too deeply, not UTF-8, not
+    JSON, malformed); handled like any answer we cannot interpret."""
 
 
 class SessionTakenOver(UcwaError):

@@ -8,6 +8,10 @@ batches off the queue and hands their events, one by one and in order, to the se
 yields to the loop every few milliseconds so a response with thousands of events cannot freeze the
 UI.
 
+Bounded input: each answer is read with a byte cap and decoded by app.httpbody (an answer it
+refuses is an UnreadableBody, handled like any garbled poll), and at most _QUEUED_ANSWERS answers
+wait for the consumer; past that the producer waits instead of polling.
+
 Failures: network errors, 5xx and 429 are retried on the same URL (safe: it was not acknowledged)
 with capped exponential backoff and jitter, honouring ``Retry-After``; the first one reports
 "reconnecting". A 409 PGetReplaced is retried once right away (our own retry may have replaced the
@@ -27,6 +31,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Final
 
+from app.httpbody import EVENTS_LIMIT
 from app.ucwa.errors import (
     AuthenticationError,
     RemoteProtocolError,
@@ -48,6 +53,10 @@ __all__ = ["EventChannel"]
 EventHandler = Callable[[Event], Awaitable[None]]
 
 _MAX_GARBLED: Final = 3
+# Answers read but not yet handled. When the consumer falls this far behind, the producer waits
+# before polling again: the server keeps unacknowledged events (docs/protocol.md §7.5), so nothing
+# is dropped, and memory stays below this many answers (each at most app.httpbody.EVENTS_LIMIT).
+_QUEUED_ANSWERS: Final = 8
 _SETTLE_S: Final = 0.02
 
 
@@ -87,7 +96,7 @@ class EventChannel:
         sent_timeout = self._params.get("timeout", 180)
         self._read_timeout_s = read_timeout_s or float(sent_timeout) + 30.0
         self._backoff = backoff or Backoff(first=0.5, cap=30.0)
-        self._queue: asyncio.Queue[EventBatch | DeferredBatch] = asyncio.Queue()
+        self._queue: asyncio.Queue[EventBatch | DeferredBatch] = asyncio.Queue(_QUEUED_ANSWERS)
         self._producer: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._sent = asyncio.Event()  # the current P-GET has reached the wire
@@ -230,9 +239,9 @@ class EventChannel:
                 self._fail(RemoteProtocolError("The event channel answer has no next link."))
                 return
             if deferred is not None and (deferred.parts or batch.resume_href):
-                self._queue.put_nowait(deferred)  # the loop goes round and re-polls first
+                await self._queue.put(deferred)  # the loop goes round and re-polls first
             elif batch.events or batch.resume_href:
-                self._queue.put_nowait(batch)  # the loop goes round and re-polls before processing
+                await self._queue.put(batch)  # the loop goes round and re-polls before processing
             del batch, deferred  # only the queue may keep it alive while the next P-GET is parked
 
     async def _poll(self, url: str) -> tuple[EventBatch, DeferredBatch | None]:
@@ -253,11 +262,14 @@ class EventChannel:
                 timeout_s=self._read_timeout_s,
                 retry=False,
                 extensions={"trace": trace},
+                limit=EVENTS_LIMIT,
             )
         finally:
             self._outstanding = False
             self._sent.clear()
-        return await decode_answer(response.content, self._base)
+        return await decode_answer(
+            response.content, self._base, content_type=response.headers.get("content-type")
+        )
 
     async def _wait_after(self, exc: UcwaError, retry_after: float | None) -> None:
         delay = self._backoff.next(retry_after)

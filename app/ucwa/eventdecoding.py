@@ -8,7 +8,6 @@ them, a chunk at a time (see decode_answer for why).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -16,7 +15,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from app.ucwa.errors import RemoteProtocolError
+from app.httpbody import (
+    EVENTS_LIMIT,
+    MAX_DEPTH,
+    BodyError,
+    check_json_type,
+    checked_text,
+    decode_at,
+    decode_json,
+)
+from app.ucwa.errors import RemoteProtocolError, UnreadableBody
 from app.ucwa.events import Event, EventBatch, parse_batch
 
 log = logging.getLogger(__name__)
@@ -36,18 +44,22 @@ SLICE_S: Final = 0.003
 BIG_BODY: Final = 128 * 1024
 
 
-async def decode_answer(body: bytes, base: str) -> tuple[EventBatch, DeferredBatch | None]:
+async def decode_answer(
+    body: bytes, base: str, *, content_type: str | None = None
+) -> tuple[EventBatch, DeferredBatch | None]:
     """An event channel answer's batch; for a huge body also its events, still undecoded.
 
-    Raises RemoteProtocolError for an empty or malformed body or a bad envelope.
+    Raises RemoteProtocolError for an empty body or a bad envelope, UnreadableBody for a body
+    app.httpbody refuses (too large, too deep, not UTF-8, not JSON, malformed).
     """
     if not body:
         raise RemoteProtocolError("The event channel answered with an empty body.")
+    what = "The event channel"
     if len(body) <= BIG_BODY:
         try:
-            doc = json.loads(body)
-        except ValueError as exc:
-            raise RemoteProtocolError("The event channel sent malformed JSON.") from exc
+            doc = decode_json(body, limit=EVENTS_LIMIT, content_type=content_type, what=what)
+        except BodyError as exc:
+            raise UnreadableBody(str(exc)) from exc
         return parse_batch(doc, base), None
     # A huge answer (thousands of events after a long stall) is decoded in slices on the loop:
     # json.loads holds the GIL for its whole run, so even a worker thread would freeze the UI for
@@ -56,10 +68,16 @@ async def decode_answer(body: bytes, base: str) -> tuple[EventBatch, DeferredBat
     # events are ~110,000 objects the cyclic GC would scan in 40+ ms pauses, strings are not
     # scanned at all. The envelope is still checked here, so a bad one is re-polled as usual.
     try:
-        text = body.decode("utf-8-sig")
+        check_json_type(content_type, what=what)
+        text = checked_text(body, limit=EVENTS_LIMIT, what=what, whole_depth=False)
+    except BodyError as exc:
+        raise UnreadableBody(str(exc)) from exc
+    try:
         doc = await decode_yielding(text, raw_events=True)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise RemoteProtocolError("The event channel sent malformed JSON.") from exc
+    except BodyError as exc:  # decode_at, value by value
+        raise UnreadableBody(f"{what} sent {exc}.") from exc
+    except ValueError as exc:  # the walk's own syntax checks
+        raise UnreadableBody(f"{what} sent malformed JSON.") from exc
     return await _split_deferred(doc, base)
 
 
@@ -114,7 +132,7 @@ async def _split_deferred(doc: Any, base: str) -> tuple[EventBatch, DeferredBatc
 def _decoded(doc: Any) -> Any:
     """``doc`` with any raw event texts decoded (for the strict parser's odd-shape path)."""
     if isinstance(doc, _RawEvents):
-        return [json.loads(text) for text in doc]
+        return [decode_json(text, limit=EVENTS_LIMIT) for text in doc]
     if isinstance(doc, dict):
         return {k: _decoded(v) for k, v in doc.items()}
     if isinstance(doc, list):
@@ -131,7 +149,10 @@ def deferred_events(deferred: DeferredBatch, base: str) -> Iterator[Event]:
         yield from part.parsed
         raw = part.raw
         while raw:
-            chunk = [json.loads(raw.pop()) for _ in range(min(_PARSE_CHUNK, len(raw)))]
+            chunk = [
+                decode_json(raw.pop(), limit=EVENTS_LIMIT)
+                for _ in range(min(_PARSE_CHUNK, len(raw)))
+            ]
             block = {**part.meta, "events": chunk}
             try:
                 events = parse_batch({"_links": links, "sender": [block]}, base).events
@@ -148,7 +169,6 @@ class _RawEvents(list[str]):
 
 
 _WS = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
 # Containers above this depth are walked piece by piece; deeper values (single events, at depth
 # 4: root → sender[] → sender → events[] → event) are decoded whole by the C decoder.
 _WALK_DEPTH = 4
@@ -170,7 +190,9 @@ class _Slicer:
 
 
 async def decode_yielding(text: str, *, raw_events: bool = False) -> Any:
-    """``json.loads(text)`` that lets the loop run between the elements of large containers.
+    """The JSON document in an already checked ``text`` (app.httpbody.checked_text), decoded
+    piece by piece (app.httpbody.decode_at) so the loop runs between the elements of large
+    containers.
 
     With ``raw_events`` the members of ``sender[*].events`` are returned as their JSON text in a
     _RawEvents list (validated, but not kept as objects).
@@ -185,7 +207,7 @@ async def decode_yielding(text: str, *, raw_events: bool = False) -> Any:
         i = skip(i)
         opener = text[i : i + 1]
         if depth >= _WALK_DEPTH or opener not in ("{", "["):
-            found, end = _DECODER.raw_decode(text, i)
+            found, end = decode_at(text, i, depth_left=MAX_DEPTH - depth)
             await slicer.pause()
             return found, end
         closer = "]" if opener == "[" else "}"
@@ -199,14 +221,15 @@ async def decode_yielding(text: str, *, raw_events: bool = False) -> Any:
             if opener == "{":
                 if text[i : i + 1] != '"':
                     raise ValueError(f"expected a member name at {i}")
-                key, i = _DECODER.raw_decode(text, i)
+                key, i = decode_at(text, i)
                 i = skip(i)
                 if text[i : i + 1] != ":":
                     raise ValueError(f"expected ':' at {i}")
                 members[key], i = await value(i + 1, depth + 1, _member_role(role, key))
             elif keep_raw:
                 start = skip(i)
-                _, i = _DECODER.raw_decode(text, start)  # validates; the objects die right here
+                # Validates; the objects die right here.
+                _, i = decode_at(text, start, depth_left=MAX_DEPTH - depth - 1)
                 items.append(text[start:i])
                 await slicer.pause()
             else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -10,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from app.httpbody import ERROR_LIMIT, BodyError, decode_json
 from app.ucwa.errors import ApplicationGone, RemoteProtocolError, ServerError
 from app.ucwa.links import resolve
 from app.ucwa.reasons import reason_message
@@ -288,9 +288,9 @@ def parse_error_body(status: int, headers: Mapping[str, str], body: bytes) -> Se
     code: str | None = None
     subcode: str | None = None
     try:
-        doc = json.loads(body.decode("utf-8-sig")) if body.strip() else None
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        doc = None
+        doc = decode_json(body, limit=ERROR_LIMIT) if body.strip() else None
+    except BodyError:
+        doc = None  # cut short at ERROR_LIMIT, or not JSON at all: the status says enough
     if isinstance(doc, dict):
         raw_code, raw_subcode = doc.get("code"), doc.get("subcode")
         code = raw_code if isinstance(raw_code, str) and raw_code else None

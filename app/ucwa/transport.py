@@ -1,9 +1,9 @@
-"""UCWA over the injected httpx.AsyncClient: JSON, typed errors, bounded retries with backoff."""
+"""UCWA over the injected httpx.AsyncClient: bounded bodies, JSON, typed errors, retries."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import json  # encoding request bodies only; answers are decoded by app.httpbody
 import logging
 import random
 import ssl
@@ -12,6 +12,15 @@ from typing import Any, Final
 
 import httpx
 
+import app.httpbody as httpbody
+from app.httpbody import (
+    ACCEPT_ENCODING,
+    DOCUMENT_LIMIT,
+    ERROR_LIMIT,
+    BodyError,
+    read_capped,
+    with_body,
+)
 from app.ucwa.auth import REQUEST_DEADLINE, UcwaAuth
 from app.ucwa.errors import (
     AuthenticationError,
@@ -19,6 +28,7 @@ from app.ucwa.errors import (
     RemoteProtocolError,
     ServerError,
     TransportError,
+    UnreadableBody,
 )
 from app.ucwa.models import parse_error_body
 from app.ucwa.retry import Backoff, parse_retry_after
@@ -35,7 +45,6 @@ _BUSY: Final = frozenset({429})
 # These may have been half-done (docs/protocol.md §8.4: 500/503/504 for idempotent requests only):
 # repeating a hold/resume/stop POST could act twice.
 _FLAKY: Final = frozenset({500, 502, 503, 504})
-_JSON_TYPES: Final = ("application/json", "application/vnd.microsoft.com.ucwa+json")
 
 
 class Transport:
@@ -76,8 +85,12 @@ class Transport:
         authenticate: bool = True,
         allow_redirects_status: bool = False,
         extensions: Mapping[str, Any] | None = None,
+        limit: int = DOCUMENT_LIMIT,
     ) -> httpx.Response:
         """Send one request; raise a typed error for anything but 2xx (and 3xx if allowed).
+
+        The returned response is fully read: at most ``limit`` decoded bytes for a success
+        (UnreadableBody past it), the first ERROR_LIMIT bytes of an error answer.
 
         ``retry=False`` turns every automatic repeat off (startPhoneAudio: a repeat may place a
         second call). Otherwise 429 is repeated with backoff, and 500/502/503/504/network errors
@@ -92,7 +105,7 @@ class Transport:
             last = attempt == attempts
             try:
                 response = await self._send(
-                    method, url, json_body, timeout_s, authenticate, extensions
+                    method, url, json_body, timeout_s, authenticate, extensions, limit
                 )
             except TransportError as exc:
                 if last or not idempotent or isinstance(exc, CertificateError):
@@ -120,9 +133,10 @@ class Transport:
         timeout_s: float | None,
         authenticate: bool,
         extensions: Mapping[str, Any] | None,
+        limit: int,
     ) -> httpx.Response:
         budget = timeout_s if timeout_s is not None else self._timeout_s
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
         content: bytes | None = None
         if json_body is not None:
             content = json.dumps(json_body).encode()
@@ -141,18 +155,26 @@ class Transport:
             # handling (e.g. kill the event-channel task).
             raise RemoteProtocolError(f"The server sent an unusable URL: {url[:200]!r}") from exc
         self.requests_sent += 1
-        limit = budget + self._grace_s
+        within_s = budget + self._grace_s
         try:
             # A little longer than httpx's own read timeout so that one normally fires first.
-            async with asyncio.timeout(limit) as deadline:
+            async with asyncio.timeout(within_s) as deadline:
                 # UcwaAuth pauses this deadline while a person signs in (auth.REQUEST_DEADLINE).
-                token = REQUEST_DEADLINE.set((deadline, limit))
+                token = REQUEST_DEADLINE.set((deadline, within_s))
                 try:
-                    return await self._http.send(
-                        request, auth=self.auth if authenticate and self.auth else None
+                    response = await self._http.send(
+                        request, auth=self.auth if authenticate and self.auth else None, stream=True
                     )
                 finally:
                     REQUEST_DEADLINE.reset(token)
+                # Read within the same deadline: a server dripping one byte at a time is bounded.
+                if response.status_code < 300:
+                    body = await read_capped(response, limit)
+                else:
+                    body = await read_capped(response, ERROR_LIMIT, truncate=True)
+                return with_body(response, body)
+        except BodyError as exc:
+            raise UnreadableBody(str(exc)) from exc
         except httpx.InvalidURL as exc:
             raise RemoteProtocolError(f"The server sent an unusable URL: {url[:200]!r}") from exc
         except TimeoutError as exc:
@@ -186,17 +208,16 @@ class Transport:
         return await self.request("POST", url, json_body=body, **kwargs)
 
 
-async def decode_json(response: httpx.Response) -> Any:
-    """The JSON document of a response; RemoteProtocolError if it is not JSON."""
+async def decode_json(response: httpx.Response, *, limit: int = DOCUMENT_LIMIT) -> Any:
+    """The JSON document of a read response (None for an empty body); UnreadableBody otherwise."""
     if not response.content:
         return None
-    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype and not any(ctype == t for t in _JSON_TYPES) and not ctype.endswith("+json"):
-        raise RemoteProtocolError(f"Expected JSON from the server, got {ctype or 'nothing'}")
     try:
-        return json.loads(response.content)
-    except ValueError as exc:
-        raise RemoteProtocolError("The server sent malformed JSON") from exc
+        return httpbody.decode_json(
+            response.content, limit=limit, content_type=response.headers.get("content-type")
+        )
+    except BodyError as exc:
+        raise UnreadableBody(str(exc)) from exc
 
 
 def _is_callback_channel_error(response: httpx.Response) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tracemalloc
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -18,6 +20,7 @@ from starlette.routing import Route
 
 from app.auth.errors import (
     AccountLocked,
+    AuthError,
     InteractionRequired,
     InvalidCredentials,
     PasswordExpired,
@@ -268,3 +271,35 @@ async def test_untrusted_certificate_names_the_host_and_never_suggests_turning_c
                 Challenge(token_url=f"{base}/WebTicket/oauthtoken", resource=base)
             )
         assert token.startswith("cwt=")
+
+
+def _gzip_bomb(decoded_mib: int) -> bytes:
+    z = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = b"0" * (1024 * 1024)
+    return b"".join([*(z.compress(block) for _ in range(decoded_mib)), z.flush()])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["gzip_bomb", "html", "deep"])
+async def test_a_hostile_token_answer_is_a_sign_in_error_at_a_bounded_cost(
+    server: TokenServer, http, kind: str
+) -> None:
+    bomb = _gzip_bomb(128)
+    answers = {
+        "gzip_bomb": lambda: Response(
+            bomb, 200, headers={"Content-Encoding": "gzip"}, media_type="application/json"
+        ),
+        "html": lambda: Response(b"<html>Proxy login</html>", 200, media_type="text/html"),
+        "deep": lambda: Response(b"[" * 100_000, 400, media_type="application/json"),
+    }
+    server.answer = answers[kind]
+    tracemalloc.start()
+    try:
+        with pytest.raises(AuthError) as caught:
+            await WebTicketProvider(http, USER, PASSWORD).get_token(Challenge())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 1024 * 1024
+    assert caught.value.user_message
+    assert PASSWORD not in caught.value.user_message

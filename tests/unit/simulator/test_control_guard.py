@@ -148,6 +148,12 @@ async def test_infinite_or_nan_seconds_are_refused(
         {"action": "force_status", "path_contains": "x" * 201, "status": 503},
         {"action": "force_status", "path_contains": ["me"], "status": 503},
         {"action": "expire_applications", "inactive": "yes"},
+        {"action": "hostile_body", "path_contains": "events", "kind": "fork_bomb"},
+        {"action": "hostile_body", "path_contains": "events", "kind": "drip", "drip_ms": 1e9},
+        {"action": "hostile_body", "path_contains": "events", "kind": "drip", "drip_ms": 0},
+        {"action": "hostile_body", "path_contains": "events", "kind": "deep", "status": 100},
+        {"action": "hostile_body", "path_contains": "events", "kind": "deep", "count": 0},
+        {"action": "hostile_body", "path_contains": "events", "kind": ["deep"]},
     ],
 )
 async def test_out_of_bounds_values_are_refused(
@@ -157,7 +163,7 @@ async def test_out_of_bounds_values_are_refused(
     assert_ucwa_error(response, 400, "BadRequest", "ParameterValidationFailure")
     snapshot = sim.faults.snapshot()
     assert snapshot["rules"] == [] and snapshot["latency_s"] == 0
-    assert snapshot["stall_remaining_s"] == 0
+    assert snapshot["stall_remaining_s"] == 0 and snapshot["hostile"] == []
 
 
 async def test_values_at_the_bounds_are_accepted(http: httpx.AsyncClient, sim: Simulator) -> None:
@@ -167,8 +173,12 @@ async def test_values_at_the_bounds_are_accepted(http: httpx.AsyncClient, sim: S
     forced = {"action": "force_status", "path_contains": "me", "status": 599, "count": MAX_COUNT}
     assert (await http.post(FAULTS, json=forced)).status_code == 200
     assert sim.faults.snapshot()["rules"]
+    drip = {"action": "hostile_body", "path_contains": "e", "kind": "drip", "drip_ms": 1000}
+    assert (await http.post(FAULTS, json=drip)).status_code == 200
+    assert sim.faults.snapshot()["hostile"]
     assert (await http.post(CONTROL + "/_sim/reset", json={})).status_code == 200
     assert sim.faults.latency() == 0
+    assert sim.faults.snapshot()["hostile"] == []
 
 
 @pytest.mark.parametrize("since", ["nan", "inf", "-Infinity", "soon"])

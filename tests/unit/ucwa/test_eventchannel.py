@@ -421,3 +421,55 @@ async def test_an_unexpected_crash_of_the_producer_is_reported() -> None:
         await until(lambda: bool(rec.failures))
         await ch.aclose()
     assert "stopped unexpectedly" in rec.failures[0].user_message
+
+
+@pytest.mark.anyio
+async def test_a_slow_consumer_pauses_polling_and_loses_no_event() -> None:
+    server, rec = Server(), Recorder()
+    for ack in range(1, 41):
+        server.on(str(ack), body(ack + 1, f"e{ack}"))
+    gate = asyncio.Event()
+
+    async def stuck(event: Event) -> None:
+        await gate.wait()
+        await rec.handle(event)
+
+    http, ch = channel(server, rec, handle_event=stuck)
+    async with http:
+        ch.start()
+        await until(lambda: len(server.polls) >= 5)
+        await asyncio.sleep(0.05)
+        # One answer in the consumer's hands, the queue full, one read answer waiting to be
+        # queued: the channel stops polling instead of piling up answers.
+        assert len(server.polls) <= 8 + 3
+        gate.set()
+        await until(lambda: len(rec.events) == 40, within=5.0)
+        await ch.aclose()
+    assert rec.events == [f"e{n}" for n in range(1, 41)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("content", "ctype", "words"),
+    [
+        (b"[" * 100_000, "application/json", "nested more than 64 levels deep"),
+        (b'{"_links": {"next": {"href": "/\xff"}}}', "application/json", "not valid UTF-8"),
+        (b"<html><body>Proxy error</body></html>", "text/html", "web page instead of an answer"),
+    ],
+)
+async def test_a_hostile_answer_is_a_garbled_poll_that_is_repeated(
+    content: bytes, ctype: str, words: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", httpx.Response(200, content=content, headers={"Content-Type": ctype}))
+    server.on("1", body(2, "a"))
+    http, ch = channel(server, rec)
+    with caplog.at_level("INFO", logger="app.ucwa.eventchannel"):
+        async with http:
+            ch.start()
+            await until(lambda: rec.events == ["a"])
+            await ch.aclose()
+    assert rec.failures == []
+    assert rec.marks == ["reconnecting", "recovered"]
+    assert rec.sleeps == [1.0]  # the usual backoff before polling again
+    assert any(words in r.getMessage() for r in caplog.records)
