@@ -1,4 +1,4 @@
-"""SettingsViewModel: the Settings dialog's fields, each checked and saved as soon as it is valid."""
+"""SettingsViewModel: the Settings dialog's fields, each checked, and saved once valid."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ NEXT_START = "Used from the next start."
 
 
 def region_codes() -> list[str]:
-    """"" (automatic) and then every region phonenumbers knows, alphabetically."""
+    """ "" (automatic) and then every region phonenumbers knows, alphabetically."""
     return ["", *sorted(phonenumbers.SUPPORTED_REGIONS)]
 
 

@@ -108,7 +108,9 @@ class AppViewModel(ViewModelBase):
             call_active=lambda: bool(self.call.active),
             parent=self,
         )
-        self.settings = SettingsViewModel(store, dialer=self.dialer, signin=self.signin, parent=self)
+        self.settings = SettingsViewModel(
+            store, dialer=self.dialer, signin=self.signin, parent=self
+        )
         for child in (self, self.dialer, self.call, self.signin, self.settings):
             child.errorOccurred.connect(self.showError)
         self.signin.accountSaved.connect(self._on_account_saved)

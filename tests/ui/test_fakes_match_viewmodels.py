@@ -14,8 +14,8 @@ from app.viewmodel.call import CallViewModel
 from app.viewmodel.dialer import DialerViewModel
 from app.viewmodel.ports import CallService, SignInService
 from app.viewmodel.properties import NotifyProperty
-from app.viewmodel.shell import AppViewModel
 from app.viewmodel.settings import SettingsViewModel
+from app.viewmodel.shell import AppViewModel
 from app.viewmodel.signin import SignInViewModel
 from app.viewmodel.tray import TrayViewModel
 from tests.ui import fakes
