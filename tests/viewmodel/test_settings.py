@@ -3,10 +3,10 @@ reason and leave the saved value alone."""
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 
 import pytest
+import trustme
 
 from app.settings import Settings
 from app.viewmodel.ports import MemorySettingsStore
@@ -36,13 +36,9 @@ def vm(shell: AppViewModel) -> SettingsViewModel:
 
 
 def a_ca_bundle(tmp_path: Path) -> Path:
-    """A PEM file holding one real certificate (the system's first CA)."""
-    context = ssl.create_default_context()
-    der = next(iter(context.get_ca_certs(binary_form=True)), None)
-    if der is None:
-        pytest.skip("this system has no CA certificates to copy")
+    """A PEM file holding a private CA's certificate."""
     path = tmp_path / "corp-ca.pem"
-    path.write_text(ssl.DER_cert_to_PEM_cert(der), encoding="ascii")
+    trustme.CA().cert_pem.write_to_path(str(path))
     return path
 
 
