@@ -27,10 +27,8 @@ from PySide6.QtWidgets import (
 
 from app.ui.dialer_view import CallbackSelector
 from app.ui.qtutil import named
+from app.ui.signin_view import METHOD_LABELS
 from app.viewmodel.protocols import SettingsSurface, ShellSurface
-
-# The sign-in methods app.auth knows, as the sign-in page names them.
-_METHODS = (("webticket", "Password (web ticket)"), ("aad", "Microsoft Entra ID (browser)"))
 
 
 def _problem_label(parent: QWidget, name: str) -> QLabel:
@@ -111,7 +109,7 @@ class SettingsDialog(QDialog):
         method_form = QFormLayout()
         self.method = named(QComboBox(account), "settingsMethod")
         self.method.setAccessibleName(self.tr("Sign-in method"))
-        for value, label in _METHODS:
+        for value, label in METHOD_LABELS:
             self.method.addItem(self.tr(label), value)
         method_form.addRow(self.tr("Sign-in &method"), self.method)
         account_layout.addLayout(method_form)

@@ -169,11 +169,9 @@ class TrayViewModel(ViewModelBase):
         else:
             icon = _CONNECTION_ICONS.get(shell.connectionState, "state-signed-out")
         TrayViewModel.iconName.set(self, icon)
-        if call.is_active:
-            words = f"{call.stateText} {call.peer}".strip() if state != "connecting" else ""
-            words = words or call.stateText
-        else:
-            words = shell.statusText
+        words = call.stateText if call.is_active else shell.statusText
+        if call.is_active and state in ("connected", "on_hold") and call.peer:
+            words = f"{words} {call.peer}"  # the other states' words name the number already
         TrayViewModel.toolTip.set(self, f"{APP_TITLE}\n{words}")
         TrayViewModel.canHangUp.set(self, bool(call.canHangUp or call.canCancel))
         target = phone.check(self._clipboard, self._shell.dialer.region).target
