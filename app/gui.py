@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from app.settings import Settings
     from app.ui.mainwindow import MainWindow
     from app.ui.single_instance import SingleInstance
+    from app.ui.tray import Tray
     from app.viewmodel.ports import Account
     from app.viewmodel.shell import AppViewModel
 
@@ -211,10 +212,13 @@ async def _amain(
     detach: Callable[[], None] | None = None
     demo_server = DemoServer()
     window: MainWindow | None = None
+    tray: Tray | None = None
     try:
         window = _make_window(shell)
         restore_hooks = _install_error_hooks(window, loop)
-        window.show()
+        tray = _make_tray(shell, window)
+        if not tray.vm.startHidden or args.link:
+            window.show()  # without a tray "start minimised" would leave no way back in
         if instance.problem:
             shell.showError(instance.problem)
         if args.link:
@@ -240,6 +244,8 @@ async def _amain(
         app.removeEventFilter(instance)
         if window is not None:
             window.hide()
+        if tray is not None:
+            tray.close()
         await shell.aclose()  # hang up if asked, cancel VM tasks, DELETE the application
         await http.aclose()
         await demo_server.astop()
@@ -256,6 +262,17 @@ def _make_window(shell: AppViewModel) -> MainWindow:
     from app.ui.mainwindow import MainWindow
 
     return MainWindow(shell)
+
+
+def _make_tray(shell: AppViewModel, window: MainWindow) -> Tray:
+    """The tray icon (where the desktop has a tray); with one, closing the window hides it there."""
+    from app.ui.tray import Tray
+    from app.viewmodel.tray import TrayViewModel
+
+    vm = TrayViewModel(shell, parent=shell)
+    tray = Tray(vm, window, parent=window)
+    window.on_close = vm.closeWindow
+    return tray
 
 
 def _demo_account(demo: DemoAccount) -> tuple[Account, str | None]:

@@ -43,6 +43,8 @@ class Settings:
     aad_authority: str | None = None
     aad_client_id: str | None = None
     recent_numbers: tuple[str, ...] = ()
+    start_minimised: bool = False  # start hidden in the tray (shown anyway when there is no tray)
+    notifications: bool = True  # a desktop notification when a call ends unseen
     endpoint_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property

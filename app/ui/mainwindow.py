@@ -61,6 +61,8 @@ class MainWindow(QMainWindow):
         self._restyling = False
         self._settings: SettingsDialog | None = None
         self._confirm: QMessageBox | None = None
+        # What the close button does instead of quitting (the tray hides the window in it).
+        self.on_close: Callable[[], None] | None = None
         self.setWindowIcon(assets.app_icon())
 
         # Phone page.
@@ -389,4 +391,4 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         event.ignore()  # the main coroutine decides when the window really goes
-        self._shell.requestQuit()
+        (self.on_close or self._shell.requestQuit)()

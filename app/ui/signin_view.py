@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 from app.ui.qtutil import named
 from app.viewmodel.protocols import SignInSurface
 
-_METHODS = (("webticket", "Password (web ticket)"), ("aad", "Microsoft Entra ID (browser)"))
+# The sign-in methods app.auth knows, as the sign-in page and the Settings dialog name them.
+METHOD_LABELS = (("webticket", "Password (web ticket)"), ("aad", "Microsoft Entra ID (browser)"))
 
 
 class SignInView(QWidget):
@@ -71,7 +72,7 @@ class SignInView(QWidget):
         self.method = named(QComboBox(self), "signInMethod")
         self.method.setAccessibleName(self.tr("Sign-in method"))
         self.method.setAccessibleDescription(self.tr("How to prove who you are to the server"))
-        for value, text in _METHODS:
+        for value, text in METHOD_LABELS:
             self.method.addItem(self.tr(text), value)
         self.password = self._line(
             "signInPassword",

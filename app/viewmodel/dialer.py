@@ -103,6 +103,17 @@ class DialerViewModel(ViewModelBase):
         """What a call would be placed to, or None while the text cannot be called."""
         return self._target
 
+    @property
+    def region(self) -> str | None:
+        """The region national numbers are read in now (None: only +/00 numbers are complete)."""
+        return self._region
+
+    def set_region(self, setting: str | None) -> None:
+        """A new default region from the settings ("" or None: the locale, then own numbers)."""
+        self._region_setting = setting or None
+        self._region = dialing.resolve_region(self._region_setting, (n for n, _ in self._phones))
+        self._apply(self._raw, show_incomplete=False)
+
     # -- wiring from the shell ----------------------------------------------------------------
     def set_service(self, service: CallService | None) -> None:
         self._service = service

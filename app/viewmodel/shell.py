@@ -15,6 +15,7 @@ from app.viewmodel.call import CallViewModel
 from app.viewmodel.dialer import DialerViewModel
 from app.viewmodel.ports import CallService, SettingsStore, SignInService
 from app.viewmodel.properties import NotifyProperty
+from app.viewmodel.settings import SettingsViewModel
 from app.viewmodel.signin import SignInViewModel
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class AppViewModel(ViewModelBase):
             before the answer, the quit goes on (``quitRequested``) and the question is moot.
 
     Attributes:
-        dialer, call, signin: the child view-models.
+        dialer, call, signin, settings: the child view-models.
     """
 
     connectionStateChanged = Signal(str)
@@ -107,7 +108,10 @@ class AppViewModel(ViewModelBase):
             call_active=lambda: bool(self.call.active),
             parent=self,
         )
-        for child in (self, self.dialer, self.call, self.signin):
+        self.settings = SettingsViewModel(
+            store, dialer=self.dialer, signin=self.signin, parent=self
+        )
+        for child in (self, self.dialer, self.call, self.signin, self.settings):
             child.errorOccurred.connect(self.showError)
         self.signin.accountSaved.connect(self._on_account_saved)
         self.signin.signedIn.connect(self.dismissError)  # an old sign-in error is stale now
@@ -241,7 +245,7 @@ class AppViewModel(ViewModelBase):
         session = self._session
         if session is not None and self._hang_up_on_quit and self.call.is_active:
             await _bounded(session.hang_up(), HANG_UP_TIMEOUT_S, "hanging up")
-        for child in (self.dialer, self.call, self.signin):
+        for child in (self.dialer, self.call, self.signin, self.settings):
             await child.aclose()
         await self.tasks.aclose()
         await self.detach()

@@ -269,6 +269,163 @@ class FakeSignInViewModel(_FakeBase):
         self._record("signOut")
 
 
+class FakeSettingsViewModel(_FakeBase):
+    addressChanged = Signal(str)
+    addressErrorChanged = Signal(str)
+    methodChanged = Signal(str)
+    regionChanged = Signal(str)
+    regionIndexChanged = Signal(int)
+    regionChoicesChanged = Signal(list)
+    regionErrorChanged = Signal(str)
+    caBundleChanged = Signal(str)
+    caBundleErrorChanged = Signal(str)
+    caBundleNoteChanged = Signal(str)
+    startMinimisedChanged = Signal(bool)
+    notificationsChanged = Signal(bool)
+
+    _defaults = {  # noqa: RUF012
+        "address": "alice@contoso.com",
+        "addressError": "",
+        "method": "webticket",
+        "region": "",
+        "regionIndex": 0,
+        "regionChoices": ["Automatic (from your language settings)", "DE (+49)", "US (+1)"],
+        "regionError": "",
+        "caBundle": "",
+        "caBundleError": "",
+        "caBundleNote": "",
+        "startMinimised": False,
+        "notifications": True,
+    }
+    address = _prop("address", str, addressChanged)
+    addressError = _prop("addressError", str, addressErrorChanged)
+    method = _prop("method", str, methodChanged)
+    region = _prop("region", str, regionChanged)
+    regionIndex = _prop("regionIndex", int, regionIndexChanged)
+    regionChoices = _prop("regionChoices", list, regionChoicesChanged)
+    regionError = _prop("regionError", str, regionErrorChanged)
+    caBundle = _prop("caBundle", str, caBundleChanged)
+    caBundleError = _prop("caBundleError", str, caBundleErrorChanged)
+    caBundleNote = _prop("caBundleNote", str, caBundleNoteChanged)
+    startMinimised = _prop("startMinimised", bool, startMinimisedChanged)
+    notifications = _prop("notifications", bool, notificationsChanged)
+
+    _CODES = ("", "DE", "US")
+
+    @Slot(str)
+    def setAddress(self, text: str) -> None:
+        self._record("setAddress", text)
+        if text and "@" not in text:
+            self.set(addressError="A sign-in address has an @, like alice@contoso.com.")
+            return
+        self.set(addressError="", address=text)
+
+    @Slot(str)
+    def setMethod(self, method: str) -> None:
+        self._record("setMethod", method)
+        self.set(method=method)
+
+    @Slot(str)
+    def setRegion(self, code: str) -> None:
+        self._record("setRegion", code)
+        if code not in self._CODES:
+            self.set(regionError=f'"{code}" is not a region; choose one from the list.')
+            return
+        self.set(regionError="", region=code, regionIndex=self._CODES.index(code))
+
+    @Slot(int)
+    def setRegionIndex(self, index: int) -> None:
+        self._record("setRegionIndex", index)
+        self.setRegion(self._CODES[index])
+
+    @Slot(str)
+    def setCaBundle(self, path: str) -> None:
+        self._record("setCaBundle", path)
+        self.set(caBundle=path)
+
+    @Slot(bool)
+    def setStartMinimised(self, value: bool) -> None:
+        self._record("setStartMinimised", value)
+        self.set(startMinimised=value)
+
+    @Slot(bool)
+    def setNotifications(self, value: bool) -> None:
+        self._record("setNotifications", value)
+        self.set(notifications=value)
+
+
+class FakeTrayViewModel(_FakeBase):
+    iconNameChanged = Signal(str)
+    toolTipChanged = Signal(str)
+    canHangUpChanged = Signal(bool)
+    canCallClipboardChanged = Signal(bool)
+    clipboardTextChanged = Signal(str)
+    trayAvailableChanged = Signal(bool)
+    startHiddenChanged = Signal(bool)
+    showWindowRequested = Signal()
+    hideWindowRequested = Signal()
+    notificationRequested = Signal(str, str)
+
+    _defaults = {  # noqa: RUF012
+        "iconName": "state-idle",
+        "toolTip": "UCWA Phone\nSigned in as alice@contoso.com",
+        "canHangUp": False,
+        "canCallClipboard": False,
+        "clipboardText": "Call number on clipboard — there is no number on it",
+        "trayAvailable": False,
+        "startHidden": False,
+    }
+    iconName = _prop("iconName", str, iconNameChanged)
+    toolTip = _prop("toolTip", str, toolTipChanged)
+    canHangUp = _prop("canHangUp", bool, canHangUpChanged)
+    canCallClipboard = _prop("canCallClipboard", bool, canCallClipboardChanged)
+    clipboardText = _prop("clipboardText", str, clipboardTextChanged)
+    trayAvailable = _prop("trayAvailable", bool, trayAvailableChanged)
+    startHidden = _prop("startHidden", bool, startHiddenChanged)
+
+    @Slot(bool)
+    def setTrayAvailable(self, available: bool) -> None:
+        self._record("setTrayAvailable", available)
+        self.set(trayAvailable=available)
+
+    @Slot(bool)
+    def setWindowShown(self, shown: bool) -> None:
+        self._record("setWindowShown", shown)
+
+    @Slot(bool)
+    def setWindowFocused(self, focused: bool) -> None:
+        self._record("setWindowFocused", focused)
+
+    @Slot(str)
+    def setClipboardText(self, text: str) -> None:
+        self._record("setClipboardText", text)
+
+    @Slot()
+    def callClipboard(self) -> None:
+        self._record("callClipboard")
+
+    @Slot()
+    def showWindow(self) -> None:
+        self._record("showWindow")
+        self.showWindowRequested.emit()
+
+    @Slot()
+    def toggleWindow(self) -> None:
+        self._record("toggleWindow")
+
+    @Slot()
+    def hangUp(self) -> None:
+        self._record("hangUp")
+
+    @Slot()
+    def quit(self) -> None:
+        self._record("quit")
+
+    @Slot()
+    def closeWindow(self) -> None:
+        self._record("closeWindow")
+
+
 class FakeAppViewModel(_FakeBase):
     connectionStateChanged = Signal(str)
     statusTextChanged = Signal(str)
@@ -303,6 +460,7 @@ class FakeAppViewModel(_FakeBase):
         self.dialer = FakeDialerViewModel()
         self.call = FakeCallViewModel()
         self.signin = FakeSignInViewModel()
+        self.settings = FakeSettingsViewModel()
         self.dialer.call_vm = self.call
 
     @Slot()

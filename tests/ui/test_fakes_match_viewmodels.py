@@ -14,8 +14,10 @@ from app.viewmodel.call import CallViewModel
 from app.viewmodel.dialer import DialerViewModel
 from app.viewmodel.ports import CallService, SignInService
 from app.viewmodel.properties import NotifyProperty
+from app.viewmodel.settings import SettingsViewModel
 from app.viewmodel.shell import AppViewModel
 from app.viewmodel.signin import SignInViewModel
+from app.viewmodel.tray import TrayViewModel
 from tests.ui import fakes
 from tests.viewmodel.fakes import FakeCallService, FakeSignInService
 
@@ -24,9 +26,11 @@ PAIRS = [
     (CallViewModel, fakes.FakeCallViewModel, protocols.CallSurface),
     (SignInViewModel, fakes.FakeSignInViewModel, protocols.SignInSurface),
     (AppViewModel, fakes.FakeAppViewModel, protocols.ShellSurface),
+    (SettingsViewModel, fakes.FakeSettingsViewModel, protocols.SettingsSurface),
+    (TrayViewModel, fakes.FakeTrayViewModel, protocols.TraySurface),
 ]
 # The child view-models the shell hands to the views (plain attributes, not Qt members).
-CHILDREN = {AppViewModel: {"dialer", "call", "signin"}}
+CHILDREN = {AppViewModel: {"dialer", "call", "signin", "settings"}}
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def test_the_fake_shell_hands_out_the_fake_children() -> None:
     assert isinstance(shell.dialer, fakes.FakeDialerViewModel)
     assert isinstance(shell.call, fakes.FakeCallViewModel)
     assert isinstance(shell.signin, fakes.FakeSignInViewModel)
+    assert isinstance(shell.settings, fakes.FakeSettingsViewModel)
 
 
 class _Real(QObject):
