@@ -9,12 +9,13 @@ yields to the loop every few milliseconds so a response with thousands of events
 UI.
 
 Failures: network errors, 5xx and 429 are retried on the same URL (safe: it was not acknowledged)
-with capped exponential backoff and jitter, honouring ``Retry-After``; the first one reports
-"reconnecting". A 409 PGetReplaced is retried once right away (our own retry may have replaced the
-earlier poll); a second one in a row means another client owns the application. 404/410 (the
-application is gone), authentication failures and anything we cannot interpret stop the producer
-and are handed to ``on_failure``; the session decides what to do. Every wait is bounded with
-``asyncio.timeout`` and every sleep goes through the injected ``sleep``.
+with the session's shared backoff (app/ucwa/retry.py; ``Retry-After`` is a floor, and only a
+successful poll resets it, so a restarted channel that fails again waits longer); the first one
+reports "reconnecting". A 409 PGetReplaced is retried once right away (our own retry may have
+replaced the earlier poll); a second one in a row means another client owns the application.
+404/410 (the application is gone), authentication failures and anything we cannot interpret stop
+the producer and are handed to ``on_failure``; the session decides what to do. Every wait is
+bounded with ``asyncio.timeout`` and every sleep goes through the injected ``sleep``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from app.ucwa.errors import (
 from app.ucwa.eventdecoding import SLICE_S, DeferredBatch, decode_answer, deferred_events
 from app.ucwa.events import Event, EventBatch
 from app.ucwa.links import origin, with_params
-from app.ucwa.retry import Backoff
+from app.ucwa.retry import Backoff, recovery_backoff
 from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class EventChannel:
         # the value asked for before clamping; tests shorten it.
         sent_timeout = self._params.get("timeout", 180)
         self._read_timeout_s = read_timeout_s or float(sent_timeout) + 30.0
-        self._backoff = backoff or Backoff(first=0.5, cap=30.0)
+        self._backoff = backoff or recovery_backoff()
         self._queue: asyncio.Queue[EventBatch | DeferredBatch] = asyncio.Queue()
         self._producer: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -97,6 +98,8 @@ class EventChannel:
         self._closing = False
         self.failure: UcwaError | None = None
         self.polls = 0  # P-GETs issued (tests, bench)
+        self.answers = 0  # P-GETs answered with a usable batch
+        self._outcome = asyncio.Event()  # the first answer, or the channel stopped
         self.events_handled = 0
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -144,6 +147,11 @@ class EventChannel:
                         await asyncio.sleep(0.01)
         except TimeoutError:
             return False
+
+    async def first_outcome(self) -> bool:
+        """Wait for the first usable answer (True) or for the channel to stop (False)."""
+        await self._outcome.wait()
+        return self.answers > 0
 
     async def drain(self, timeout_s: float = 5.0) -> None:
         """Wait until every queued batch has been handled (tests, orderly shutdown)."""
@@ -269,6 +277,8 @@ class EventChannel:
         await self._sleep(delay)
 
     def _recovered(self) -> None:
+        self.answers += 1
+        self._outcome.set()
         self._backoff.reset()
         if self.reconnecting:
             self.reconnecting = False
@@ -278,6 +288,7 @@ class EventChannel:
     def _fail(self, exc: UcwaError) -> None:
         log.info("event channel stopped: %r", exc)
         self.failure = exc
+        self._outcome.set()
         if self._on_failure is not None:
             self._on_failure(exc)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Final
@@ -38,6 +39,7 @@ from app.ucwa.listener import SessionListener
 from app.ucwa.models import parse_resource
 from app.ucwa.numbers import normalize
 from app.ucwa.recovery import Recovery
+from app.ucwa.retry import recovery_backoff
 from app.ucwa.status import ConnectionState, SessionStatus
 from app.ucwa.transport import Sleep, Transport
 
@@ -75,6 +77,7 @@ class UcwaSession:
         poll_timeout_s: int | None = 180,
         event_read_timeout_s: float | None = None,
         now: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         if not (discovery_url or address):
             raise ValueError("UcwaSession needs a discovery_url or an address")
@@ -100,6 +103,9 @@ class UcwaSession:
         self._poll_timeout_s = poll_timeout_s
         self._event_read_timeout_s = event_read_timeout_s
         self._now = now
+        # One backoff for every recovery path (event channel retries, channel restarts,
+        # re-creating the application); only a successful poll resets it.
+        self._backoff = recovery_backoff(rng=rng)
         self._listeners: list[SessionListener] = []
         self.status = SessionStatus(ConnectionState.SIGNED_OUT)
         self.call = CallSnapshot(CallState.IDLE)
@@ -121,10 +127,11 @@ class UcwaSession:
         self._recovery = Recovery(
             self._application,
             self._transport,
-            set_status=self._set_status,
+            set_status=self._set_recovery_status,
             reconcile_call=self._reconcile_call,
             spawn=self._spawn,
             sleep=sleep,
+            backoff=self._backoff,
         )
         self._activity: asyncio.Task[None] | None = None
         self._closed = False
@@ -149,6 +156,12 @@ class UcwaSession:
                 listener.on_status(status)
             except Exception:
                 log.exception("session listener failed")
+
+    def _set_recovery_status(self, state: ConnectionState, detail: str | None = None) -> None:
+        # Steady "reconnecting": once in (whoever noticed first), once out; no new detail between.
+        if state is ConnectionState.RECONNECTING and self.status.state is state:
+            return
+        self._set_status(state, detail)
 
     def _emit_call(self, snapshot: CallSnapshot) -> None:
         if snapshot == self.call:
@@ -202,6 +215,7 @@ class UcwaSession:
             sleep=self._sleep,
             poll_timeout_s=self._poll_timeout_s,
             read_timeout_s=self._event_read_timeout_s,
+            backoff=self._backoff,
         )
 
     async def _report_activity(self) -> None:
