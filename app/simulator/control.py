@@ -34,6 +34,11 @@ _ACTIONS: dict[str, tuple[set[str], set[str]]] = {
         {"path_contains", "status", "count", "method", "retry_after", "code", "subcode"},
         {"path_contains", "status"},
     ),
+    "reset_connection": ({"path_contains", "count", "method"}, {"path_contains"}),
+    "stall_requests": (
+        {"path_contains", "seconds", "count", "method"},
+        {"path_contains", "seconds"},
+    ),
     "stall_events": ({"seconds"}, {"seconds"}),
     "drop_event_channel": (set(), set()),
     "expire_tokens": (set(), set()),

@@ -41,6 +41,17 @@ class ForcedStatus:
     subcode: str | None
 
 
+@dataclass
+class NetworkFault:
+    """A request that meets the network instead of an answer: a reset, or a stall (a timeout)."""
+
+    path_contains: str  # lower case
+    kind: str  # "reset" | "stall"
+    remaining: int
+    method: str | None
+    seconds: float = 0.0
+
+
 class Faults:
     """Faults for tests and demos. Every method may be called from any thread."""
 
@@ -48,6 +59,7 @@ class Faults:
         self._host = host
         self._lock = threading.Lock()
         self._rules: list[ForcedStatus] = []
+        self._network: list[NetworkFault] = []
         self._stall_until = 0.0
         self._latency = 0.0
         self._drop_next = False
@@ -86,6 +98,29 @@ class Faults:
         )
         with self._lock:
             self._rules.append(rule)
+
+    def reset_connection(
+        self, path_contains: str, *, count: int = 1, method: str | None = None
+    ) -> None:
+        """The next *count* matching requests get their connection closed mid-answer (the
+        client sees a reset: a status line and then nothing)."""
+        self._add_network(NetworkFault(path_contains.lower(), "reset", count, _method(method)))
+
+    def stall_requests(
+        self, path_contains: str, seconds: float, *, count: int = 1, method: str | None = None
+    ) -> None:
+        """The next *count* matching requests are held *seconds* before they are handled (a
+        client with a shorter timeout sees a timeout)."""
+        fault = NetworkFault(
+            path_contains.lower(), "stall", count, _method(method), max(0.0, float(seconds))
+        )
+        self._add_network(fault)
+
+    def _add_network(self, fault: NetworkFault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._network.append(fault)
 
     def stall_events(self, seconds: float) -> None:
         """For *seconds* from now, parked P-GETs deliver nothing (empty releases at timeout)."""
@@ -149,6 +184,7 @@ class Faults:
         with self._lock:
             self._phone_audio_errors.clear()
             self._rules.clear()
+            self._network.clear()
             self._stall_until = 0.0
             self._latency = 0.0
             self._drop_next = False
@@ -167,6 +203,18 @@ class Faults:
                     if rule.remaining <= 0:
                         self._rules.remove(rule)
                     return rule
+        return None
+
+    def take_network_fault(self, method: str, path: str, query: str) -> NetworkFault | None:
+        target = (path + ("?" + query if query else "")).lower()
+        with self._lock:
+            for fault in self._network:
+                if fault.method not in (None, method.upper()) or fault.path_contains not in target:
+                    continue
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._network.remove(fault)
+                return fault
         return None
 
     def take_phone_audio_error(self) -> tuple[int, str, str | None] | None:
@@ -190,8 +238,13 @@ class Faults:
         with self._lock:
             return {
                 "rules": [vars(r).copy() for r in self._rules],
+                "network": [vars(f).copy() for f in self._network],
                 "stall_remaining_s": max(0.0, self._stall_until - time.monotonic()),
                 "latency_s": self._latency,
                 "drop_next": self._drop_next,
                 "phone_audio_errors": len(self._phone_audio_errors),
             }
+
+
+def _method(method: str | None) -> str | None:
+    return method.upper() if method else None

@@ -199,10 +199,13 @@ class ActiveCall:
             try:
                 await self._transport.get_json(href)
                 alive = True
-            except (ServerError, RemoteProtocolError):
+            except ServerError as exc:
+                if exc.status >= 500 or exc.status in (408, 429):
+                    raise  # cannot tell yet: the recovery asks again after a wait
                 alive = False
-            except TransportError:
-                return  # cannot tell yet; keep what we know
+            except RemoteProtocolError:
+                alive = False
+            # A TransportError propagates too: cannot tell yet.
         if not alive:
             self.fail(
                 CallReason(

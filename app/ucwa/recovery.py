@@ -82,31 +82,31 @@ class Recovery:
         try:
             self._forget_streak_if_polled()
             self._set_status(ConnectionState.RECONNECTING, "Reconnecting to the server…")
+            # Re-reading the call happens after polls succeeded (which reset the shared backoff),
+            # so its own repeats are paced by a fresh backoff of the same policy.
+            reread: Backoff | None = None
             for _ in range(RECOVERY_ATTEMPTS):
-                if self._attempts > 0:
+                if reread is not None:
+                    await self._sleep(reread.next(_retry_after(cause)))
+                elif self._attempts > 0:
                     await self._sleep(self._backoff.next(_retry_after(cause)))
                 self._attempts += 1
                 self.attempts_total += 1
+                if reread is None:
+                    try:
+                        if not await self._connect(cause):
+                            cause = self._channel_failure() or cause
+                            continue
+                    except _RETRYABLE as exc:
+                        cause = _retryable(exc)
+                        continue
+                    reread = recovery_backoff()
                 try:
-                    recreated = await self._attempt(cause)
-                except AuthenticationError:
-                    raise
-                except ServerError as exc:
-                    if 400 <= exc.status < 500 and exc.status not in (403, 404, 408, 410, 429):
-                        raise  # a refusal another attempt will not change
-                    cause = exc
+                    # Final state is the truth: ask the server what became of the call meanwhile.
+                    await self._reconcile_call()
+                except _RETRYABLE as exc:
+                    cause = _retryable(exc)
                     continue
-                except (DiscoveryError, TransportError, RemoteProtocolError) as exc:
-                    cause = exc
-                    continue
-                channel = self._application.channel
-                if channel is None or not await self._settled(channel):
-                    cause = (channel.failure if channel else None) or cause
-                    if not recreated:
-                        self._failed_restarts += 1
-                    continue
-                # Final state is the truth: ask the server what became of the call meanwhile.
-                await self._reconcile_call()
                 self._set_status(ConnectionState.SIGNED_IN, None)
                 return
             raise cause
@@ -116,6 +116,20 @@ class Recovery:
             self._set_status(ConnectionState.FAILED, f"Could not reconnect: {exc.user_message}")
         finally:
             self._task = None
+
+    async def _connect(self, cause: UcwaError) -> bool:
+        """One restart or re-creation; True when its channel then worked."""
+        recreated = await self._attempt(cause)
+        channel = self._application.channel
+        if channel is not None and await self._settled(channel):
+            return True
+        if not recreated:
+            self._failed_restarts += 1
+        return False
+
+    def _channel_failure(self) -> UcwaError | None:
+        channel = self._application.channel
+        return channel.failure if channel is not None else None
 
     def _forget_streak_if_polled(self) -> None:
         # Only a successful poll ends a streak of failures (the backoff is reset the same way).
@@ -181,6 +195,19 @@ class Recovery:
         await application.start_channel()
         self._last = application.channel
         await application.make_me_available()
+
+
+# Answers that may change on another try: a moved pool (403/404), a lost application (410),
+# timeouts and throttling (408/429); other 4xx are refusals.
+_RETRY_4XX: Final = frozenset({403, 404, 408, 410, 429})
+_RETRYABLE = (ServerError, DiscoveryError, TransportError, RemoteProtocolError)
+
+
+def _retryable(exc: UcwaError) -> UcwaError:
+    """``exc`` when another attempt may help; re-raised when it is a refusal that will not."""
+    if isinstance(exc, ServerError) and 400 <= exc.status < 500 and exc.status not in _RETRY_4XX:
+        raise exc
+    return exc
 
 
 def _retry_after(cause: UcwaError) -> float | None:

@@ -18,8 +18,8 @@ from app.ucwa.discovery import MemoryDiscoveryCache
 from tests.helpers.clientrig import Client, Recorder
 from tests.helpers.tokens import PasswordGrant
 
-# Simulated seconds per real second: a simulated minute of backoff takes 0.6 s.
-FAST = 100.0
+# Simulated seconds per real second: a simulated minute of backoff takes 0.3 s.
+FAST = 200.0
 
 
 class FastSleeps:
@@ -100,12 +100,14 @@ async def fast_client(
     password: str,
     *,
     speedup: float = FAST,
+    http_timeout_s: float = 2.0,
     **kwargs: object,
 ) -> AsyncIterator[FastClient]:
     """A signed-out session on compressed time whose HTTP goes through a FaultyTransport."""
     rec, sleeps, faults = Recorder(), FastSleeps(speedup), ClientFaults()
     transport = FaultyTransport(httpx.AsyncHTTPTransport(), faults)
-    async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(2.0)) as http:
+    timeout = httpx.Timeout(http_timeout_s)
+    async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
         tokens = PasswordGrant(http, user, password)
         session = UcwaSession(
             http,
@@ -114,8 +116,7 @@ async def fast_client(
             endpoint_id="fault-endpoint",
             sleep=sleeps,
             discovery_cache=MemoryDiscoveryCache(),
-            event_read_timeout_s=5.0,
-            **kwargs,  # type: ignore[arg-type]
+            **{"event_read_timeout_s": 5.0, **kwargs},  # type: ignore[arg-type]
         )
         session.add_listener(rec)
         c = FastClient(session, rec, tokens, sleeps)  # type: ignore[arg-type]

@@ -4,57 +4,108 @@ final state is the server's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from app.simulator import Simulator
 from app.simulator.serve import SimServer
 from app.ucwa import CallState, ConnectionState
 from tests.helpers.clientrig import placed
-from tests.helpers.faultrig import FAST, fast_client, now, per_sim_minute, run_for_sim_seconds
+from tests.helpers.faultrig import (
+    FAST,
+    FastClient,
+    fast_client,
+    now,
+    per_sim_minute,
+    run_for_sim_seconds,
+)
 
-# The backoff doubles from ~1 s to a 30 s cap (15–30 s with jitter): after the first simulated
-# minute at most 4 waits a minute end; each wait is followed by one attempt of at most ~4 requests
-# (GET application, POST applications, GET/POST of the channel, reconcile) and the transport's own
-# bounded repeats. 40 a minute leaves room for that, and is ~30x below the loop this replaces.
+# The shared backoff doubles from ~1 s to a 30 s cap (15–30 s with jitter), so after the first
+# simulated minute at most 4 recovery attempts start a minute. One attempt is at most ~8 requests
+# (GET application with the transport's 2 repeats, discovery, POST applications, the first P-GET,
+# makeMeAvailable, the call's re-read): 4 × 8 = 32, so 40 a minute is the ceiling. The loop this
+# replaces made ~1,300 a minute.
 CEILING_PER_MIN = 40.0
-OUTAGE_SIM_S = 240.0
+OUTAGE_SIM_S = 150.0
+HTTP_TIMEOUT_S = 0.3
+POLL_TIMEOUT_S = 1.0  # the simulator releases parked polls after 0.5 s
+
+ENDPOINTS = {
+    "events": "/events",
+    "application": "/ucwa/oauth/v1/applications",  # the application and everything under it
+    "conversation": "/conversations",  # conversation and phoneAudio
+    "communication": "/communication",
+    "me": "/me",
+}
 
 
-def _connections(c: object) -> list[str]:
-    return [s for s in c.rec.connection]  # type: ignore[attr-defined]
+def _fault(sim: Simulator, kind: str, path: str) -> Callable[[], None]:
+    many = 1_000_000
+
+    def start() -> None:
+        if kind == "timeout":
+            sim.faults.stall_requests(path, POLL_TIMEOUT_S * 1.2, count=many)
+        elif kind == "reset":
+            sim.faults.reset_connection(path, count=many)
+        elif kind == "503-retry-after":
+            sim.faults.force_status(path, 503, count=many, retry_after=20)
+        else:
+            sim.faults.force_status(path, int(kind), count=many)
+
+    return start
 
 
-async def _outage(sim: Simulator, c: object, start_fault: object, clear: object) -> float:
-    start_fault()  # type: ignore[operator]
+async def _outage(sim: Simulator, start: Callable[[], None], trigger: Callable[[], None]) -> float:
+    start()
+    trigger()
     t0 = now()
     await run_for_sim_seconds(OUTAGE_SIM_S)
     t1 = now()
-    clear()  # type: ignore[operator]
-    # Measured after the first simulated minute (the first burst of quick retries).
+    sim.faults.clear()
+    # Measured after the first simulated minute (the first quick retries).
     return per_sim_minute([r.t for r in sim.request_log], t0 + 60 / FAST, t1)
 
 
+def _reconnected_once(c: FastClient) -> bool:
+    after = c.rec.connection[c.rec.connection.index("signed_in") + 1 :]
+    return after == ["reconnecting", "signed_in"]
+
+
 @pytest.mark.anyio
-async def test_persistent_404_on_the_event_channel_is_paced_and_ends_reconnected(
-    sim: Simulator, sim_server: SimServer, sim_credentials: tuple[str, str]
+@pytest.mark.parametrize("kind", ["404", "500", "503", "503-retry-after", "timeout", "reset"])
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+async def test_request_rate_stays_under_the_ceiling_and_the_call_ends_true(
+    sim: Simulator,
+    sim_server: SimServer,
+    sim_credentials: tuple[str, str],
+    endpoint: str,
+    kind: str,
 ) -> None:
-    async with fast_client(sim_server.discovery_url, *sim_credentials) as c:
+    async with fast_client(
+        sim_server.discovery_url,
+        *sim_credentials,
+        http_timeout_s=HTTP_TIMEOUT_S,
+        event_read_timeout_s=POLL_TIMEOUT_S,
+    ) as c:
         await c.session.sign_in()
         await c.connected_call()
-        rate = await _outage(
-            sim,
-            c,
-            lambda: (
-                sim.faults.force_status("/events", 404, count=1_000_000),
-                sim.faults.drop_event_channel(),
-            ),
-            sim.faults.clear,
-        )
-        assert rate <= CEILING_PER_MIN
+        if endpoint == "events":
+            # The application survives: only the channel meets the fault; the call goes on.
+            trigger = sim.faults.drop_event_channel
+        else:
+            # The application is lost (its call ends at the server); recovery meets the fault.
+            trigger = sim.faults.expire_applications
+        rate = await _outage(sim, _fault(sim, kind, ENDPOINTS[endpoint]), trigger)
+        assert rate <= CEILING_PER_MIN, f"{rate:.0f} requests per minute"
+        await c.until(lambda: "reconnecting" in c.rec.connection, within=5)
         await c.until(lambda: c.session.status.state is ConnectionState.SIGNED_IN, within=10)
-        assert _connections(c)[-3:] == ["signed_in", "reconnecting", "signed_in"]
-        # The call went on at the server during the outage: it is still shown live.
-        assert c.session.call.state is CallState.CONNECTED
-        assert len(placed(sim)) == 1
-        await c.session.hang_up()
-        await c.until_state(CallState.ENDED)
+        assert _reconnected_once(c), c.rec.connection
+        if endpoint == "events":
+            assert c.session.call.state is CallState.CONNECTED  # went on during the outage
+            await c.session.hang_up()
+            await c.until_state(CallState.ENDED)
+        else:
+            final = await c.until_state(CallState.ENDED, CallState.FAILED)
+            assert final.reason is not None  # ended by the server, and the user is told why
+        assert len(placed(sim)) == 1  # no second call
