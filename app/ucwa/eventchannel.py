@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Final
 
+from app.ucwa.clockwatch import ClockWatch
 from app.ucwa.errors import (
     AuthenticationError,
     RemoteProtocolError,
@@ -69,6 +70,7 @@ class EventChannel:
         poll_timeout_s: int | None = 180,
         read_timeout_s: float | None = None,
         backoff: Backoff | None = None,
+        clock: ClockWatch | None = None,
     ) -> None:
         self._transport = transport
         self._base = origin(events_href)
@@ -88,6 +90,7 @@ class EventChannel:
         sent_timeout = self._params.get("timeout", 180)
         self._read_timeout_s = read_timeout_s or float(sent_timeout) + 30.0
         self._backoff = backoff or recovery_backoff()
+        self._clock = clock or ClockWatch()
         self._queue: asyncio.Queue[EventBatch | DeferredBatch] = asyncio.Queue()
         self._producer: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -185,6 +188,11 @@ class EventChannel:
             self.url = url
             try:
                 batch, deferred = await self._poll(url)
+            except _ClockJumped as jump:
+                # After a suspend or a stall the parked poll may be on a dead connection: ask
+                # again at once on the same URL (nothing was acknowledged).
+                log.info("event channel: %s; polling again at once", jump)
+                continue
             except ServerError as exc:
                 if exc.status == 409 and (exc.subcode or "").lower() == "pgetreplaced":
                     replaced += 1
@@ -254,17 +262,28 @@ class EventChannel:
 
         self._outstanding = True
         self.polls += 1
-        try:
-            response = await self._transport.request(
+        request = asyncio.ensure_future(
+            self._transport.request(
                 "GET",
                 url,
                 timeout_s=self._read_timeout_s,
                 retry=False,
                 extensions={"trace": trace},
             )
+        )
+        watch = asyncio.ensure_future(self._clock.until_jump())
+        try:
+            await asyncio.wait({request, watch}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            watch.cancel()
+            if not request.done():
+                request.cancel()
+            await asyncio.wait({request, watch})
             self._outstanding = False
             self._sent.clear()
+        if request.cancelled() and watch.done() and not watch.cancelled():
+            raise _ClockJumped(watch.result())
+        response = request.result()
         return await decode_answer(response.content, self._base)
 
     async def _wait_after(self, exc: UcwaError, retry_after: float | None) -> None:
@@ -355,6 +374,10 @@ async def cancel_and_wait(tasks: list[asyncio.Task[Any]], *, within: float = 5.0
             task.exception()  # retrieved: the owner already logged or handled it
     if pending:
         log.warning("%d task(s) did not stop when cancelled", len(pending))
+
+
+class _ClockJumped(Exception):
+    """The clocks say the machine slept or the loop stalled while a poll was parked."""
 
 
 def _transient(exc: ServerError) -> bool:

@@ -16,6 +16,7 @@ from app.ucwa.activecall import ActiveCall
 from app.ucwa.application import Application
 from app.ucwa.auth import TokenProvider, UcwaAuth
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.clockwatch import ClockWatch
 from app.ucwa.discovery import (
     DiscoveryCache,
     DiscoveryError,
@@ -78,6 +79,7 @@ class UcwaSession:
         event_read_timeout_s: float | None = None,
         now: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        clock: ClockWatch | None = None,
     ) -> None:
         if not (discovery_url or address):
             raise ValueError("UcwaSession needs a discovery_url or an address")
@@ -106,6 +108,8 @@ class UcwaSession:
         # One backoff for every recovery path (event channel retries, channel restarts,
         # re-creating the application); only a successful poll resets it.
         self._backoff = recovery_backoff(rng=rng)
+        # Suspend/resume and loop stalls cut a parked poll short (docs/protocol.md §8.4).
+        self._clock = clock or ClockWatch()
         self._listeners: list[SessionListener] = []
         self.status = SessionStatus(ConnectionState.SIGNED_OUT)
         self.call = CallSnapshot(CallState.IDLE)
@@ -216,6 +220,7 @@ class UcwaSession:
             poll_timeout_s=self._poll_timeout_s,
             read_timeout_s=self._event_read_timeout_s,
             backoff=self._backoff,
+            clock=self._clock,
         )
 
     async def _report_activity(self) -> None:
