@@ -39,7 +39,7 @@ class ClientFaults:
     """Faults the wrapper injects for requests whose URL contains ``path_contains``."""
 
     path_contains: str = ""
-    kind: str | None = None  # "dns" | "tls" | "reset" | "timeout" | "hostile"
+    kind: str | None = None  # "dns" | "tls" | "reset" | "timeout" | "hostile" | "drip"
     remaining: int = 0  # how many requests still get the fault (a big number: persistent)
     seen: list[str] = field(default_factory=list)
 
@@ -76,6 +76,15 @@ class FaultyTransport(httpx.AsyncBaseTransport):
                 raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
             if f.kind == "timeout":
                 raise httpx.ReadTimeout("timed out", request=request)
+            if f.kind == "drip":
+                response = await self._inner.handle_async_request(request)
+                return httpx.Response(
+                    response.status_code,
+                    headers=response.headers,
+                    stream=_Drip(response.stream),
+                    request=request,
+                    extensions=response.extensions,
+                )
             if f.kind == "hostile":
                 return httpx.Response(
                     200,
@@ -87,6 +96,24 @@ class FaultyTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class _Drip(httpx.AsyncByteStream):
+    """A body that arrives a few bytes at a time (a slow or congested server)."""
+
+    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        assert isinstance(self._inner, httpx.AsyncByteStream)
+        async for chunk in self._inner:
+            for i in range(0, len(chunk), 64):
+                await asyncio.sleep(0.001)
+                yield chunk[i : i + 64]
+
+    async def aclose(self) -> None:
+        if isinstance(self._inner, httpx.AsyncByteStream):
+            await self._inner.aclose()
 
 
 class FastClient(Client):
