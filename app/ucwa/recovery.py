@@ -67,6 +67,7 @@ class Recovery:
         self._attempts = 0  # attempts since the last successful poll
         self._failed_restarts = 0  # same-application channel restarts since then
         self._last: EventChannel | None = None  # the channel the last attempt started
+        self._recreated_last = False  # whether the last attempt created the application anew
         self.attempts_total = 0  # every attempt ever made (diagnostics, bench)
 
     @property
@@ -107,6 +108,13 @@ class Recovery:
                 except _RETRYABLE as exc:
                     cause = _retryable(exc)
                     continue
+                if (failure := self._channel_failure()) is not None:
+                    # It failed after all while we were re-reading the call; its report was not
+                    # taken (this recovery was still running), so go on here.
+                    cause, reread = failure, None
+                    if not self._recreated_last:
+                        self._failed_restarts += 1
+                    continue
                 self._set_status(ConnectionState.SIGNED_IN, None)
                 return
             raise cause
@@ -119,7 +127,7 @@ class Recovery:
 
     async def _connect(self, cause: UcwaError) -> bool:
         """One restart or re-creation; True when its channel then worked."""
-        recreated = await self._attempt(cause)
+        recreated = self._recreated_last = await self._attempt(cause)
         channel = self._application.channel
         if channel is not None and await self._settled(channel):
             return True
@@ -129,7 +137,11 @@ class Recovery:
 
     def _channel_failure(self) -> UcwaError | None:
         channel = self._application.channel
-        return channel.failure if channel is not None else None
+        if channel is None:
+            return None
+        if channel.failure is None and not channel.running:
+            return RemoteProtocolError("The event channel stopped.")
+        return channel.failure
 
     def _forget_streak_if_polled(self) -> None:
         # Only a successful poll ends a streak of failures (the backoff is reset the same way).

@@ -42,7 +42,7 @@ class FakeApplication:
         self.failures = list(failures)
         self.applications_url: str | None = APPS
         self.resource: Resource | None = Resource()
-        self.channel: Channel | None = Channel(running=False)
+        self.channel: Channel | None = Channel(running=True)
         self.log: list[str] = []
 
     async def close_channel(self) -> None:
