@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from app.simulator import Simulator
@@ -109,3 +110,32 @@ async def test_request_rate_stays_under_the_ceiling_and_the_call_ends_true(
             final = await c.until_state(CallState.ENDED, CallState.FAILED)
             assert final.reason is not None  # ended by the server, and the user is told why
         assert len(placed(sim)) == 1  # no second call
+
+
+@pytest.mark.anyio
+async def test_network_faults_through_the_control_endpoint(
+    sim: Simulator, sim_server: SimServer
+) -> None:
+    base = sim_server.base_url
+    root = sim_server.discovery_url
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.5)) as http:
+        ok = await http.post(
+            f"{base}/_sim/faults",
+            json={"action": "reset_connection", "path_contains": "/autodiscover", "count": 1},
+        )
+        assert ok.status_code == 200, ok.text
+        with pytest.raises(httpx.TransportError):
+            await http.get(root)  # the connection is closed mid-answer
+        ok = await http.post(
+            f"{base}/_sim/faults",
+            json={"action": "stall_requests", "path_contains": "/autodiscover", "seconds": 1},
+        )
+        assert ok.status_code == 200, ok.text
+        with pytest.raises(httpx.TimeoutException):
+            await http.get(root)
+        assert (await http.get(root)).status_code == 200  # count=1: the next one is served
+        too_long = await http.post(
+            f"{base}/_sim/faults",
+            json={"action": "stall_requests", "path_contains": "/", "seconds": 1e9},
+        )
+        assert too_long.status_code == 400  # bounded like every other control number
