@@ -38,6 +38,11 @@ _ACTIONS: dict[str, tuple[set[str], set[str]]] = {
         {"path_contains", "kind", "count", "method", "status", "drip_ms"},
         {"path_contains", "kind"},
     ),
+    "reset_connection": ({"path_contains", "count", "method"}, {"path_contains"}),
+    "stall_requests": (
+        {"path_contains", "seconds", "count", "method"},
+        {"path_contains", "seconds"},
+    ),
     "stall_events": ({"seconds"}, {"seconds"}),
     "drop_event_channel": (set(), set()),
     "expire_tokens": (set(), set()),

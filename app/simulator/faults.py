@@ -53,6 +53,17 @@ class HostileBody:
     drip_ms: float
 
 
+@dataclass
+class NetworkFault:
+    """A request that meets the network instead of an answer: a reset, or a stall (a timeout)."""
+
+    path_contains: str  # lower case
+    kind: str  # "reset" | "stall"
+    remaining: int
+    method: str | None
+    seconds: float = 0.0
+
+
 class Faults:
     """Faults for tests and demos. Every method may be called from any thread."""
 
@@ -61,6 +72,7 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[ForcedStatus] = []
         self._hostile: list[HostileBody] = []
+        self._network: list[NetworkFault] = []
         self._stall_until = 0.0
         self._latency = 0.0
         self._drop_next = False
@@ -132,6 +144,29 @@ class Faults:
         with self._lock:
             self._hostile.append(rule)
 
+    def reset_connection(
+        self, path_contains: str, *, count: int = 1, method: str | None = None
+    ) -> None:
+        """The next *count* matching requests get their connection closed mid-answer (the
+        client sees a reset: a status line and then nothing)."""
+        self._add_network(NetworkFault(path_contains.lower(), "reset", count, _method(method)))
+
+    def stall_requests(
+        self, path_contains: str, seconds: float, *, count: int = 1, method: str | None = None
+    ) -> None:
+        """The next *count* matching requests are held *seconds* before they are handled (a
+        client with a shorter timeout sees a timeout)."""
+        fault = NetworkFault(
+            path_contains.lower(), "stall", count, _method(method), max(0.0, float(seconds))
+        )
+        self._add_network(fault)
+
+    def _add_network(self, fault: NetworkFault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._network.append(fault)
+
     def stall_events(self, seconds: float) -> None:
         """For *seconds* from now, parked P-GETs deliver nothing (empty releases at timeout)."""
         until = time.monotonic() + max(0.0, float(seconds))
@@ -196,6 +231,7 @@ class Faults:
             self._phone_audio_errors.clear()
             self._rules.clear()
             self._hostile.clear()
+            self._network.clear()
             self._stall_until = 0.0
             self._latency = 0.0
             self._drop_next = False
@@ -229,6 +265,18 @@ class Faults:
                     return rule
         return None
 
+    def take_network_fault(self, method: str, path: str, query: str) -> NetworkFault | None:
+        target = (path + ("?" + query if query else "")).lower()
+        with self._lock:
+            for fault in self._network:
+                if fault.method not in (None, method.upper()) or fault.path_contains not in target:
+                    continue
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._network.remove(fault)
+                return fault
+        return None
+
     def take_phone_audio_error(self) -> tuple[int, str, str | None] | None:
         with self._lock:
             return self._phone_audio_errors.pop(0) if self._phone_audio_errors else None
@@ -251,8 +299,13 @@ class Faults:
             return {
                 "rules": [vars(r).copy() for r in self._rules],
                 "hostile": [vars(r).copy() for r in self._hostile],
+                "network": [vars(f).copy() for f in self._network],
                 "stall_remaining_s": max(0.0, self._stall_until - time.monotonic()),
                 "latency_s": self._latency,
                 "drop_next": self._drop_next,
                 "phone_audio_errors": len(self._phone_audio_errors),
             }
+
+
+def _method(method: str | None) -> str | None:
+    return method.upper() if method else None

@@ -52,6 +52,20 @@ class SimMiddleware:
             latency = self.sim.faults.latency()
             if latency > 0:
                 await asyncio.sleep(latency)
+            network = self.sim.faults.take_network_fault(method, path, query)
+            if network is not None and network.kind == "stall":
+                await asyncio.sleep(network.seconds)
+            elif network is not None:
+                # A status line and a promised body that never comes: the server closes the
+                # connection, and the client sees it reset mid-answer.
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [(b"content-length", b"1024")],
+                    }
+                )
+                raise ConnectionResetError("connection reset by the simulator's fault control")
             rule = self.sim.faults.take_forced(method, path, query)
             if rule is not None:
                 response = self._forced(scope, receive, rule)

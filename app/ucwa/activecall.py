@@ -26,6 +26,7 @@ from app.ucwa.errors import (
 from app.ucwa.eventchannel import EventChannel
 from app.ucwa.events import Event
 from app.ucwa.reasons import CallReason, is_normalization_failure, normalization_failed_message
+from app.ucwa.retry import recovery_backoff
 from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ __all__ = [
 # After a startPhoneAudio POST whose answer was lost: how long to wait for its events.
 UNCONFIRMED_CALL_S: Final = 20.0
 HANG_UP_WAIT_S: Final = 10.0
+# Hang-up / cancel POSTs tried through an outage (each after the transport's own repeats).
+HANG_UP_ATTEMPTS: Final = 5
 # After the server refused a cancel: how long to wait for the events saying why (connected/ended).
 CANCEL_SETTLE_S: Final = 2.0
 
@@ -204,10 +207,13 @@ class ActiveCall:
             try:
                 await self._transport.get_json(href)
                 alive = True
-            except (ServerError, RemoteProtocolError):
+            except ServerError as exc:
+                if exc.status >= 500 or exc.status in (408, 429):
+                    raise  # cannot tell yet: the recovery asks again after a wait
                 alive = False
-            except TransportError:
-                return  # cannot tell yet; keep what we know
+            except RemoteProtocolError:
+                alive = False
+            # A TransportError propagates too: cannot tell yet.
         if not alive:
             self.fail(
                 CallReason(
@@ -243,7 +249,7 @@ class ActiveCall:
         cancelling = href != self.tracker.action_href(CallAction.HANG_UP)
         self.publish(self.tracker.local_ending())
         try:
-            await self._transport.post_json(href, None)
+            await self._post_ending(href)
         except ServerError as exc:
             if exc.status not in (404, 409, 410):
                 raise
@@ -261,6 +267,24 @@ class ActiveCall:
             if not cancelling and (channel := self._channel()) is not None:
                 await channel.drain(1.0)  # let the server's own ending (and reason) win
             self._end_locally()
+
+    async def _post_ending(self, href: str) -> None:
+        # Ending twice is harmless (the second answers 404/409 "already ended", handled by the
+        # caller), so the POST is repeated through an outage: a call shown as "ending" must not
+        # stay up at the server because one answer was lost.
+        backoff = recovery_backoff()
+        for attempt in range(1, HANG_UP_ATTEMPTS + 1):
+            try:
+                await self._transport.post_json(href, None, idempotent=True)
+                return
+            except ServerError as exc:
+                if attempt == HANG_UP_ATTEMPTS or not (exc.status >= 500 or exc.status == 429):
+                    raise
+                await self._sleep(backoff.next(exc.retry_after))
+            except TransportError:
+                if attempt == HANG_UP_ATTEMPTS:
+                    raise
+                await self._sleep(backoff.next())
 
     async def _wait_for_end_action(self) -> str | None:
         # Right after dialling the server has not yet offered cancel/stop; the user's "hang up"

@@ -13,12 +13,13 @@ refuses is an UnreadableBody, handled like any garbled poll), and at most _QUEUE
 wait for the consumer; past that the producer waits instead of polling.
 
 Failures: network errors, 5xx and 429 are retried on the same URL (safe: it was not acknowledged)
-with capped exponential backoff and jitter, honouring ``Retry-After``; the first one reports
-"reconnecting". A 409 PGetReplaced is retried once right away (our own retry may have replaced the
-earlier poll); a second one in a row means another client owns the application. 404/410 (the
-application is gone), authentication failures and anything we cannot interpret stop the producer
-and are handed to ``on_failure``; the session decides what to do. Every wait is bounded with
-``asyncio.timeout`` and every sleep goes through the injected ``sleep``.
+with the session's shared backoff (app/ucwa/retry.py; ``Retry-After`` is a floor, and only a
+successful poll resets it, so a restarted channel that fails again waits longer); the first one
+reports "reconnecting". A 409 PGetReplaced is retried once right away (our own retry may have
+replaced the earlier poll); a second one in a row means another client owns the application.
+404/410 (the application is gone), authentication failures and anything we cannot interpret stop
+the producer and are handed to ``on_failure``; the session decides what to do. Every wait is
+bounded with ``asyncio.timeout`` and every sleep goes through the injected ``sleep``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Final
 
 from app.httpbody import EVENTS_LIMIT
+from app.ucwa.clockwatch import ClockWatch
 from app.ucwa.errors import (
     AuthenticationError,
     RemoteProtocolError,
@@ -43,7 +45,7 @@ from app.ucwa.errors import (
 from app.ucwa.eventdecoding import SLICE_S, DeferredBatch, decode_answer, deferred_events
 from app.ucwa.events import Event, EventBatch
 from app.ucwa.links import origin, with_params
-from app.ucwa.retry import Backoff
+from app.ucwa.retry import Backoff, recovery_backoff
 from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class EventChannel:
         poll_timeout_s: int | None = 180,
         read_timeout_s: float | None = None,
         backoff: Backoff | None = None,
+        clock: ClockWatch | None = None,
     ) -> None:
         self._transport = transport
         self._base = origin(events_href)
@@ -95,7 +98,8 @@ class EventChannel:
         # the value asked for before clamping; tests shorten it.
         sent_timeout = self._params.get("timeout", 180)
         self._read_timeout_s = read_timeout_s or float(sent_timeout) + 30.0
-        self._backoff = backoff or Backoff(first=0.5, cap=30.0)
+        self._backoff = backoff or recovery_backoff()
+        self._clock = clock or ClockWatch()
         self._queue: asyncio.Queue[EventBatch | DeferredBatch] = asyncio.Queue(_QUEUED_ANSWERS)
         self._producer: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -106,6 +110,8 @@ class EventChannel:
         self._closing = False
         self.failure: UcwaError | None = None
         self.polls = 0  # P-GETs issued (tests, bench)
+        self.answers = 0  # P-GETs answered with a usable batch
+        self._outcome = asyncio.Event()  # the first answer, or the channel stopped
         self.events_handled = 0
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -154,6 +160,11 @@ class EventChannel:
         except TimeoutError:
             return False
 
+    async def first_outcome(self) -> bool:
+        """Wait for the first usable answer (True) or for the channel to stop (False)."""
+        await self._outcome.wait()
+        return self.answers > 0
+
     async def drain(self, timeout_s: float = 5.0) -> None:
         """Wait until every queued batch has been handled (tests, orderly shutdown)."""
         with contextlib.suppress(TimeoutError):
@@ -186,6 +197,11 @@ class EventChannel:
             self.url = url
             try:
                 batch, deferred = await self._poll(url)
+            except _ClockJumped as jump:
+                # After a suspend or a stall the parked poll may be on a dead connection: ask
+                # again at once on the same URL (nothing was acknowledged).
+                log.info("event channel: %s; polling again at once", jump)
+                continue
             except ServerError as exc:
                 if exc.status == 409 and (exc.subcode or "").lower() == "pgetreplaced":
                     replaced += 1
@@ -255,8 +271,8 @@ class EventChannel:
 
         self._outstanding = True
         self.polls += 1
-        try:
-            response = await self._transport.request(
+        request = asyncio.ensure_future(
+            self._transport.request(
                 "GET",
                 url,
                 timeout_s=self._read_timeout_s,
@@ -264,9 +280,20 @@ class EventChannel:
                 extensions={"trace": trace},
                 limit=EVENTS_LIMIT,
             )
+        )
+        watch = asyncio.ensure_future(self._clock.until_jump())
+        try:
+            await asyncio.wait({request, watch}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            watch.cancel()
+            if not request.done():
+                request.cancel()
+            await asyncio.wait({request, watch})
             self._outstanding = False
             self._sent.clear()
+        if request.cancelled() and watch.done() and not watch.cancelled():
+            raise _ClockJumped(watch.result())
+        response = request.result()
         return await decode_answer(
             response.content, self._base, content_type=response.headers.get("content-type")
         )
@@ -281,6 +308,8 @@ class EventChannel:
         await self._sleep(delay)
 
     def _recovered(self) -> None:
+        self.answers += 1
+        self._outcome.set()
         self._backoff.reset()
         if self.reconnecting:
             self.reconnecting = False
@@ -290,6 +319,7 @@ class EventChannel:
     def _fail(self, exc: UcwaError) -> None:
         log.info("event channel stopped: %r", exc)
         self.failure = exc
+        self._outcome.set()
         if self._on_failure is not None:
             self._on_failure(exc)
 
@@ -356,6 +386,10 @@ async def cancel_and_wait(tasks: list[asyncio.Task[Any]], *, within: float = 5.0
             task.exception()  # retrieved: the owner already logged or handled it
     if pending:
         log.warning("%d task(s) did not stop when cancelled", len(pending))
+
+
+class _ClockJumped(Exception):
+    """The clocks say the machine slept or the loop stalled while a poll was parked."""
 
 
 def _transient(exc: ServerError) -> bool:

@@ -10,10 +10,24 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Final
 
-__all__ = ["MAX_RETRY_AFTER_S", "Backoff", "parse_retry_after"]
+__all__ = [
+    "MAX_RETRY_AFTER_S",
+    "RECOVERY_CAP_S",
+    "RECOVERY_FIRST_S",
+    "RECOVERY_MAX_RETRY_AFTER_S",
+    "Backoff",
+    "parse_retry_after",
+    "recovery_backoff",
+]
 
 # Beyond a day a Retry-After is a server bug, not advice; callers cap far lower (Backoff.cap).
 MAX_RETRY_AFTER_S: Final = 86_400.0
+# The one backoff every recovery path of a session shares (docs/protocol.md §8.4): about 1 s
+# doubling to 30 s, so a server that keeps failing sees a few requests a minute, not thousands.
+RECOVERY_FIRST_S: Final = 1.0
+RECOVERY_CAP_S: Final = 30.0
+# A server may ask for a longer pause than our cap; we honour up to five minutes of it.
+RECOVERY_MAX_RETRY_AFTER_S: Final = 300.0
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -45,7 +59,11 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 
 
 class Backoff:
-    """Capped exponential backoff with jitter; ``Retry-After`` wins when the server sends it."""
+    """Capped exponential backoff with jitter; ``Retry-After`` is a floor for the wait.
+
+    ``rng`` is injectable (tests); the caller sleeps (with its own injectable sleep).
+    ``max_retry_after`` bounds how long a server's ``Retry-After`` may hold us (default: ``cap``).
+    """
 
     def __init__(
         self,
@@ -53,17 +71,29 @@ class Backoff:
         cap: float = 30.0,
         *,
         rng: Callable[[], float] = random.random,
+        max_retry_after: float | None = None,
     ) -> None:
         self.first, self.cap, self._rng = first, cap, rng
+        self.max_retry_after = cap if max_retry_after is None else max_retry_after
         self.attempt = 0
 
     def next(self, retry_after: float | None = None) -> float:
         ceiling = min(self.cap, self.first * 2.0 ** min(self.attempt, 30))
         self.attempt += 1
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.cap)
         # Half fixed, half random: never zero (no hot loop), still spreads clients apart.
-        return ceiling / 2 + self._rng() * ceiling / 2
+        delay = ceiling / 2 + self._rng() * ceiling / 2
+        if retry_after is not None:
+            # The server's word is a floor: never sooner than asked, never sooner than our own
+            # schedule (a Retry-After of 0 on every answer must not make a hot loop).
+            return min(max(retry_after, delay), max(self.max_retry_after, delay))
+        return delay
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+def recovery_backoff(*, rng: Callable[[], float] = random.random) -> Backoff:
+    """The backoff a session's recovery paths share (event channel and application restarts)."""
+    return Backoff(
+        RECOVERY_FIRST_S, RECOVERY_CAP_S, rng=rng, max_retry_after=RECOVERY_MAX_RETRY_AFTER_S
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Final
@@ -15,6 +16,7 @@ from app.ucwa.activecall import ActiveCall
 from app.ucwa.application import Application
 from app.ucwa.auth import TokenProvider, UcwaAuth
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
+from app.ucwa.clockwatch import ClockWatch
 from app.ucwa.dialing import DialTarget, dial_target, phone_number, resolve_region
 from app.ucwa.discovery import (
     DiscoveryCache,
@@ -38,6 +40,7 @@ from app.ucwa.links import resolve
 from app.ucwa.listener import SessionListener
 from app.ucwa.models import parse_resource
 from app.ucwa.recovery import Recovery
+from app.ucwa.retry import recovery_backoff
 from app.ucwa.status import ConnectionState, SessionStatus
 from app.ucwa.transport import Sleep, Transport
 
@@ -75,6 +78,8 @@ class UcwaSession:
         poll_timeout_s: int | None = 180,
         event_read_timeout_s: float | None = None,
         now: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        clock: ClockWatch | None = None,
     ) -> None:
         if not (discovery_url or address):
             raise ValueError("UcwaSession needs a discovery_url or an address")
@@ -100,6 +105,11 @@ class UcwaSession:
         self._poll_timeout_s = poll_timeout_s
         self._event_read_timeout_s = event_read_timeout_s
         self._now = now
+        # One backoff for every recovery path (event channel retries, channel restarts,
+        # re-creating the application); only a successful poll resets it.
+        self._backoff = recovery_backoff(rng=rng)
+        # Suspend/resume and loop stalls cut a parked poll short (docs/protocol.md §8.4).
+        self._clock = clock or ClockWatch()
         self._listeners: list[SessionListener] = []
         self.status = SessionStatus(ConnectionState.SIGNED_OUT)
         self.call = CallSnapshot(CallState.IDLE)
@@ -121,10 +131,11 @@ class UcwaSession:
         self._recovery = Recovery(
             self._application,
             self._transport,
-            set_status=self._set_status,
+            set_status=self._set_recovery_status,
             reconcile_call=self._reconcile_call,
             spawn=self._spawn,
             sleep=sleep,
+            backoff=self._backoff,
         )
         self._activity: asyncio.Task[None] | None = None
         self._closed = False
@@ -149,6 +160,12 @@ class UcwaSession:
                 listener.on_status(status)
             except Exception:
                 log.exception("session listener failed")
+
+    def _set_recovery_status(self, state: ConnectionState, detail: str | None = None) -> None:
+        # Steady "reconnecting": once in (whoever noticed first), once out; no new detail between.
+        if state is ConnectionState.RECONNECTING and self.status.state is state:
+            return
+        self._set_status(state, detail)
 
     def _emit_call(self, snapshot: CallSnapshot) -> None:
         if snapshot == self.call:
@@ -202,6 +219,8 @@ class UcwaSession:
             sleep=self._sleep,
             poll_timeout_s=self._poll_timeout_s,
             read_timeout_s=self._event_read_timeout_s,
+            backoff=self._backoff,
+            clock=self._clock,
         )
 
     async def _report_activity(self) -> None:

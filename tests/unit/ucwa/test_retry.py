@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.ucwa.retry import MAX_RETRY_AFTER_S, Backoff, parse_retry_after
+from app.ucwa.retry import (
+    MAX_RETRY_AFTER_S,
+    RECOVERY_CAP_S,
+    RECOVERY_MAX_RETRY_AFTER_S,
+    Backoff,
+    parse_retry_after,
+    recovery_backoff,
+)
 
 NOON = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -55,3 +62,12 @@ def test_backoff_caps_and_resets() -> None:
 def test_backoff_jitter_is_never_zero() -> None:
     backoff = Backoff(first=1.0, cap=8.0, rng=lambda: 0.0)
     assert [backoff.next() for _ in range(3)] == [0.5, 1.0, 2.0]
+
+
+def test_retry_after_is_a_floor_never_a_shortcut() -> None:
+    backoff = recovery_backoff(rng=lambda: 1.0)
+    assert [backoff.next() for _ in range(3)] == [1.0, 2.0, 4.0]
+    assert backoff.next(retry_after=0) == 8.0  # "retry now" on every answer is no hot loop
+    assert backoff.next(retry_after=120) == 120.0  # longer than our cap: the server is obeyed
+    assert backoff.next(retry_after=10_000) == RECOVERY_MAX_RETRY_AFTER_S
+    assert [backoff.next() for _ in range(3)] == [RECOVERY_CAP_S] * 3
