@@ -78,6 +78,9 @@ class FakeCallService:
         self.calls.append(("my_phones",))
         return list(self.phones)
 
+    async def set_callback_number(self, number: str | None) -> None:
+        self.calls.append(("set_callback_number", number))
+
     async def start_call(self, number: str, callback: str | None = None) -> None:
         self.calls.append(("start_call", number, callback))
         await asyncio.sleep(0)
