@@ -61,6 +61,7 @@ class Application:
         self.communication: Resource | None = None
         self.channel: EventChannel | None = None
         self._available_href: str | None = None
+        self.available = False  # makeMeAvailable succeeded for this application
 
     @property
     def _cache_key(self) -> str:
@@ -130,6 +131,7 @@ class Application:
         self.base = base
         self.me = self.communication = None  # a new application: nothing of the old one holds
         self._available_href = None
+        self.available = False
         await self._adopt(app)
         log.info("application created at %s", httpx.URL(app.href).path)
 
@@ -216,6 +218,7 @@ class Application:
         except TransportError as exc:
             log.info("makeMeAvailable failed: %s", exc)
             return
+        self.available = True
         try:
             await self.reread()
         except (ServerError, TransportError, RemoteProtocolError) as exc:

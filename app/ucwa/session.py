@@ -347,6 +347,11 @@ class UcwaSession:
         """
         if (href := self._start_link()) is not None:
             return href
+        if not self._application.available:
+            # makeMeAvailable failed at sign-in (it is what brings the link): try it again.
+            await self._application.make_me_available()
+            if (href := self._start_link()) is not None:
+                return href
         communication = self._application.communication
         if communication is not None:
             with contextlib.suppress(UcwaError):
