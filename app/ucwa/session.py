@@ -138,7 +138,7 @@ class UcwaSession:
         self._callback_number: str | None = None  # "Ring me at", as the user chose it
         self._dialing = False  # start_call is looking for the startPhoneAudio link
         self._links_changed = asyncio.Event()  # me / communication were read again
-        self._reads: dict[str, asyncio.Future[Any]] = {}  # GETs in flight, by href
+        self._reads: dict[str, asyncio.Task[Any]] = {}  # GETs in flight, by href
 
     # -- listeners --------------------------------------------------------------------------
 
@@ -444,10 +444,16 @@ class UcwaSession:
         """GET ``href``, sharing the answer with anyone who asks for it while it is in flight."""
         pending = self._reads.get(href)
         if pending is None:
-            pending = asyncio.ensure_future(self._transport.get_json(href))
+            pending = asyncio.get_running_loop().create_task(self._transport.get_json(href))
             self._reads[href] = pending
-            pending.add_done_callback(lambda _f: self._reads.pop(href, None))
+            pending.add_done_callback(lambda done: self._read_done(href, done))
         return await asyncio.shield(pending)
+
+    def _read_done(self, href: str, done: asyncio.Task[Any]) -> None:
+        if self._reads.get(href) is done:
+            del self._reads[href]
+        if not done.cancelled():
+            done.exception()  # retrieved: whoever still waits gets it; nobody waiting is fine too
 
     async def _with_body(self, event: Event) -> Event:
         try:
@@ -513,7 +519,7 @@ class UcwaSession:
         if self._closed:
             return
         self._closed = True
-        await cancel_and_wait(list(self._tasks))
+        await cancel_and_wait([*self._tasks, *self._reads.values()])
         await self._application.close_channel()
         app, self._application.resource = self._application.resource, None
         if app is not None:
