@@ -49,7 +49,13 @@ class DemoServer:
         from app.simulator.simulator import Simulator
 
         # A per-run token no one is told: nothing may drive the demo's /_sim/ endpoints.
-        sim = Simulator(SimConfig(speed=self._speed, control_token=secrets.token_urlsafe(32)))
+        sim = Simulator(
+            SimConfig(
+                profile="realistic",  # demo mode meets what a real server does
+                speed=self._speed,
+                control_token=secrets.token_urlsafe(32),
+            )
+        )
         server = SimServer(sim, host="127.0.0.1", port=0, tls=False).start()
         self._server = server
         user, password = next(iter(sim.config.users.items()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -17,6 +17,10 @@ from app.ucwa.transport import Transport, decode_json
 log = logging.getLogger(__name__)
 
 __all__ = ["Application"]
+
+
+async def _no_number() -> str | None:
+    return None
 
 
 class Application:
@@ -38,6 +42,7 @@ class Application:
         user_agent: str,
         culture: str,
         open_channel: Callable[[str], EventChannel],
+        callback_number: Callable[[], Awaitable[str | None]] | None = None,
     ) -> None:
         self._transport = transport
         self._rules = rules
@@ -48,12 +53,15 @@ class Application:
         self._user_agent = user_agent
         self._culture = culture
         self._open_channel = open_channel
+        self._callback_number = callback_number or _no_number
         self.applications_url: str | None = None
         self.base = ""
         self.resource: Resource | None = None
         self.me: Resource | None = None
         self.communication: Resource | None = None
         self.channel: EventChannel | None = None
+        self._available_href: str | None = None
+        self.available = False  # makeMeAvailable succeeded for this application
 
     @property
     def _cache_key(self) -> str:
@@ -121,14 +129,34 @@ class Application:
             raise RemoteProtocolError("The application has no event channel link.")
         self.applications_url = applications_url
         self.base = base
-        self.resource = app
-        self.me = app.first("me")
-        self.communication = app.first("communication")
-        if self.communication is None and (href := app.link("communication")):
-            self.communication = parse_resource(
-                await self._transport.get_json(href), base, rel="communication"
-            )
+        self.me = self.communication = None  # a new application: nothing of the old one holds
+        self._available_href = None
+        self.available = False
+        await self._adopt(app)
         log.info("application created at %s", httpx.URL(app.href).path)
+
+    async def _adopt(self, app: Resource) -> None:
+        """Take ``me`` and ``communication`` from an application document (GET what is missing)."""
+        self.resource = app
+        self.me = app.first("me") or self.me
+        if self.me is not None and (available := self.me.link("makeMeAvailable")):
+            # Remembered: a server drops the link once used, yet the user may change the number.
+            self._available_href = available
+        communication = app.first("communication")
+        if communication is None and (href := app.link("communication")):
+            communication = parse_resource(
+                await self._transport.get_json(href), self.base, rel="communication", href=href
+            )
+        if communication is not None:
+            self.communication = communication
+
+    async def reread(self) -> None:
+        """GET the application again: after makeMeAvailable its links change (lurker start)."""
+        if self.resource is None:
+            return
+        href = self.resource.href
+        doc = await self._transport.get_json(href)
+        await self._adopt(parse_resource(doc, self.base, rel="application", href=href))
 
     async def start_channel(self) -> None:
         """A new event channel on the application's ``events`` link (the old one is closed)."""
@@ -162,18 +190,39 @@ class Application:
             await self.channel.aclose()
 
     async def make_me_available(self) -> None:
-        # Needed for reportMyActivity (docs/protocol.md §4.3, §5.2); outgoing calls work without it,
-        # so a refusal is logged, not fatal.
+        """POST makeMeAvailable with the callback number, then read the application again once.
+
+        A real server offers startPhoneAudio and reportMyActivity only after it (docs/protocol.md
+        §4.3, §5.2) and announces them in events that may carry no body, so the links are read,
+        not assumed. A refusal is logged, not fatal: a server that offers the links anyway still
+        works.
+        """
         href = self.me.link("makeMeAvailable") if self.me is not None else None
+        href = href or self._available_href
         if href is None:
             return
+        self._available_href = href
+        body: dict[str, object] = {
+            "supportedModalities": ["PhoneAudio"],
+            "audioPreference": "PhoneAudio",
+        }
+        number = await self._callback_number()
+        if number:
+            body["phoneNumber"] = number
         try:
-            await self._transport.post_json(href, {"supportedModalities": ["PhoneAudio"]})
+            await self._transport.post_json(href, body)
         except ServerError as exc:
             if (exc.subcode or "").casefold() != "alreadyexists":
                 log.info("makeMeAvailable refused: %s", exc)
+                return
         except TransportError as exc:
             log.info("makeMeAvailable failed: %s", exc)
+            return
+        self.available = True
+        try:
+            await self.reread()
+        except (ServerError, TransportError, RemoteProtocolError) as exc:
+            log.info("could not read the application after makeMeAvailable: %s", exc)
 
     def activity_href(self) -> str | None:
         """Where to report activity (``me`` first, then the application), if offered."""

@@ -32,7 +32,8 @@ class CallState(enum.Enum):
     IDLE = "idle"
     CALLING_YOU = "calling_you"  # the server rings the user's own phone
     CONNECTING = "connecting"  # the user answered; the far end is being called / rings
-    CONNECTED = "connected"
+    RINGING_THEM = "ringing_them"  # the user's phone is connected; the far end has not answered
+    CONNECTED = "connected"  # the far end answered (the invitation completed with Success)
     ON_HOLD = "on_hold"
     ENDING = "ending"
     ENDED = "ended"  # ended normally (either side hung up)
@@ -95,8 +96,10 @@ class CallSnapshot:
 # Decisions (docs/protocol.md §10, §12):
 # * CALLING_YOU until the invitation reaches Alerting / Forwarded / TeamRing (the server now
 #   rings the far end), then CONNECTING.
-# * CONNECTED at the first of phoneAudio Connected / invitation completed with Success (or an
-#   invitation updated to Connected), whichever comes first.
+# * The order of phoneAudio Connected and the invitation's Success is not fixed
+#   (docs/protocol.md §10). phoneAudio Connected only says the user's own phone is connected
+#   (RINGING_THEM: the far end may still ring); CONNECTED only once the invitation completed with
+#   Success (or was updated to Connected), and the call's timer starts then.
 # * Held iff the phoneAudio offers ``resumePhoneAudio``; the state string is not trusted for hold.
 # * A connected call ends at the first of phoneAudio Disconnected, conversation Disconnected or
 #   deleted, or the remote participant deleted (scenario B) → ENDED.
@@ -122,6 +125,7 @@ log = logging.getLogger(__name__)
 class _Phase(enum.Enum):
     CALLING_YOU = "calling_you"
     CONNECTING = "connecting"
+    RINGING_THEM = "ringing_them"
     CONNECTED = "connected"
     ON_HOLD = "on_hold"
     HANGING_UP = "hanging_up"  # the user ended a connected call; waiting for the server
@@ -133,7 +137,8 @@ class _Phase(enum.Enum):
 
 class _Signal(enum.Enum):
     FAR_END_RINGING = enum.auto()  # invitation Alerting / Forwarded / TeamRing
-    CONNECTED = enum.auto()  # phoneAudio Connected, invitation Connected / completed Success
+    MEDIA_CONNECTED = enum.auto()  # phoneAudio Connected: the user's own phone leg is up
+    CONNECTED = enum.auto()  # invitation Connected / completed Success: the far end answered
     HELD = enum.auto()  # phoneAudio offers resumePhoneAudio
     RESUMED = enum.auto()  # phoneAudio no longer offers resumePhoneAudio
     MEDIA_ENDED = enum.auto()  # phoneAudio Disconnected
@@ -151,6 +156,7 @@ _P = _Phase
 
 _SETUP: dict[_Signal, _Phase] = {
     _S.CONNECTED: _P.CONNECTED,
+    _S.MEDIA_CONNECTED: _P.RINGING_THEM,
     _S.MEDIA_ENDED: _P.TEARING_DOWN,
     _S.CONVERSATION_ENDED: _P.FAILED,
     _S.INVITATION_FAILED: _P.FAILED,
@@ -181,11 +187,16 @@ _LOCAL_ENDING: dict[_Signal, _Phase] = {
 TRANSITIONS: dict[_Phase, dict[_Signal, _Phase]] = {
     _P.CALLING_YOU: {**_SETUP, _S.FAR_END_RINGING: _P.CONNECTING},
     _P.CONNECTING: dict(_SETUP),
+    _P.RINGING_THEM: dict(_SETUP),
     _P.CONNECTED: {**_UP, _S.HELD: _P.ON_HOLD},
     _P.ON_HOLD: {**_UP, _S.RESUMED: _P.CONNECTED},
     _P.HANGING_UP: dict(_LOCAL_ENDING),
     # The far end answered just as the user cancelled: still ending, now as a hang-up.
-    _P.CANCELLING: {**_LOCAL_ENDING, _S.CONNECTED: _P.HANGING_UP},
+    _P.CANCELLING: {
+        **_LOCAL_ENDING,
+        _S.CONNECTED: _P.HANGING_UP,
+        _S.MEDIA_CONNECTED: _P.HANGING_UP,
+    },
     _P.TEARING_DOWN: {
         _S.CONNECTED: _P.ENDED,  # merged events: it did connect, and is already over
         _S.CONVERSATION_ENDED: _P.FAILED,
@@ -201,6 +212,7 @@ TRANSITIONS: dict[_Phase, dict[_Signal, _Phase]] = {
 _PUBLIC: dict[_Phase, CallState] = {
     _P.CALLING_YOU: CallState.CALLING_YOU,
     _P.CONNECTING: CallState.CONNECTING,
+    _P.RINGING_THEM: CallState.RINGING_THEM,
     _P.CONNECTED: CallState.CONNECTED,
     _P.ON_HOLD: CallState.ON_HOLD,
     _P.HANGING_UP: CallState.ENDING,
@@ -210,7 +222,7 @@ _PUBLIC: dict[_Phase, CallState] = {
     _P.FAILED: CallState.FAILED,
 }
 
-_SETUP_PHASES = frozenset({_P.CALLING_YOU, _P.CONNECTING})
+_SETUP_PHASES = frozenset({_P.CALLING_YOU, _P.CONNECTING, _P.RINGING_THEM})
 _UP_PHASES = frozenset({_P.CONNECTED, _P.ON_HOLD})
 _FINAL_PHASES = frozenset({_P.ENDED, _P.FAILED})
 
@@ -476,7 +488,7 @@ class CallTracker:
             self._fire(_S.MEDIA_ENDED, event.reason)
             return
         if state == "connected":
-            self._fire(_S.CONNECTED, None)
+            self._fire(_S.MEDIA_CONNECTED, None)
         elif state not in ("connecting", "disconnecting", "transferring"):
             log.debug("phoneAudio state %r not understood; going by its links", state)
         self._fire(_S.HELD if self._resume else _S.RESUMED, None)

@@ -35,7 +35,7 @@ from app.ucwa.errors import (
     UcwaError,
 )
 from app.ucwa.eventchannel import EventChannel, cancel_and_wait
-from app.ucwa.events import Event
+from app.ucwa.events import Event, EventType
 from app.ucwa.links import resolve
 from app.ucwa.listener import SessionListener
 from app.ucwa.models import parse_resource
@@ -52,6 +52,11 @@ __all__ = ["UcwaSession"]
 # both.
 ACTIVITY_INTERVAL_S: Final = 150.0
 DELETE_TIMEOUT_S: Final = 5.0
+# At dial time without a startPhoneAudio link: how long to wait for the Medium-priority
+# `communication updated` event that brings it after makeMeAvailable (held for seconds).
+LINK_WAIT_S: Final = 3.0
+# Resources whose body-less `updated` event makes the session read them again.
+_SESSION_RESOURCES: Final = frozenset({"me", "communication"})
 
 
 class UcwaSession:
@@ -124,7 +129,9 @@ class UcwaSession:
             user_agent=user_agent,
             culture=culture,
             open_channel=self._new_channel,
+            callback_number=self._availability_number,
         )
+        self._transport.on_make_me_available_required = self._make_available_again
         self._call: ActiveCall | None = None
         self._phones: list[tuple[str, str]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -139,6 +146,10 @@ class UcwaSession:
         )
         self._activity: asyncio.Task[None] | None = None
         self._closed = False
+        self._callback_number: str | None = None  # "Ring me at", as the user chose it
+        self._dialing = False  # start_call is looking for the startPhoneAudio link
+        self._links_changed = asyncio.Event()  # me / communication were read again
+        self._reads: dict[str, asyncio.Task[Any]] = {}  # GETs in flight, by href
 
     # -- listeners --------------------------------------------------------------------------
 
@@ -276,6 +287,33 @@ class UcwaSession:
             return phones[0][0]
         raise LocalProtocolError("No callback number: give the number of the phone to ring first.")
 
+    async def _availability_number(self) -> str | None:
+        """The number makeMeAvailable tells the server: the user's choice, else a default."""
+        if self._callback_number is not None:
+            return self._callback_number
+        try:
+            return await self._default_callback()
+        except UcwaError:
+            return None
+
+    async def set_callback_number(self, number: str | None) -> None:
+        """The user changed "Ring me at": tell the server (makeMeAvailable again) when signed in.
+
+        ``None`` or "" means the default (the registered number, else Work, else Mobile).
+        """
+        phone = phone_number(number, self._region()) if number else None
+        if phone == self._callback_number:
+            return
+        self._callback_number = phone
+        if self.status.state is ConnectionState.SIGNED_IN and not self._recovery.running:
+            await self._application.make_me_available()
+            self._links_changed.set()
+
+    async def _make_available_again(self) -> None:
+        # 409 MakeMeAvailableRequired: the server forgot that we are available.
+        await self._application.make_me_available()
+        self._links_changed.set()
+
     # -- calls ------------------------------------------------------------------------------
 
     def _region(self) -> str | None:
@@ -291,14 +329,15 @@ class UcwaSession:
         # A DialTarget was made by the one number policy already: never re-read it differently.
         to = number if isinstance(number, DialTarget) else dial_target(number, self._region())
         phone = phone_number(callback, self._region()) if callback else None
-        if self._live_call() is not None:
+        if self._live_call() is not None or self._dialing:
             raise LocalProtocolError("A call is already in progress.")
         if self.status.state not in (ConnectionState.SIGNED_IN, ConnectionState.RECONNECTING):
             raise LocalProtocolError("Sign in before calling.")
-        communication = self._application.communication
-        href = communication.link("startPhoneAudio") if communication else None
-        if href is None:
-            raise LocalProtocolError("Your account is not enabled for call via work.")
+        self._dialing = True
+        try:
+            href = await self._start_phone_audio_href()
+        finally:
+            self._dialing = False
         if self._call is not None:
             self._call.current = False
         # Claimed before the first await: a second dial request now sees a call in progress.
@@ -318,6 +357,49 @@ class UcwaSession:
             phone,
             pick_callback=self._default_callback,
             resolve_href=lambda location: resolve(self._application.base, location),
+        )
+
+    def _start_link(self) -> str | None:
+        communication = self._application.communication
+        return communication.link("startPhoneAudio") if communication is not None else None
+
+    async def _start_phone_audio_href(self) -> str:
+        """The startPhoneAudio link, read again (and waited for, bounded) when it is missing.
+
+        A real server adds it only after makeMeAvailable, in a Medium-priority event that comes
+        seconds later: a missing link is a question to ask the server, not yet an answer.
+        """
+        if (href := self._start_link()) is not None:
+            return href
+        if not self._application.available:
+            # makeMeAvailable failed at sign-in (it is what brings the link): try it again.
+            await self._application.make_me_available()
+            if (href := self._start_link()) is not None:
+                return href
+        communication = self._application.communication
+        if communication is not None:
+            with contextlib.suppress(UcwaError):
+                await self._reread("communication", communication.href)
+            if (href := self._start_link()) is not None:
+                return href
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINK_WAIT_S
+        while (left := deadline - loop.time()) > 0:
+            self._links_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._links_changed.wait()
+            if (href := self._start_link()) is not None:
+                return href
+        if communication is not None:
+            with contextlib.suppress(UcwaError):
+                await self._reread("communication", communication.href)
+            if (href := self._start_link()) is not None:
+                return href
+        raise LocalProtocolError(
+            "Your account is not enabled for call via work: the server offers no "
+            "startPhoneAudio link even after reading communication again and waiting "
+            f"{LINK_WAIT_S:.0f} s for the server to announce it."
         )
 
     def _live_call(self) -> ActiveCall | None:
@@ -349,19 +431,57 @@ class UcwaSession:
     # -- events -----------------------------------------------------------------------------
 
     async def _on_event(self, event: Event) -> None:
-        body = event.resource
-        if body is not None:
-            rel = event.link.rel.casefold()
-            if rel == "communication":
-                self._application.communication = body
-            elif rel == "me":
-                self._application.me = body
+        rel = event.link.rel.casefold()
+        if rel in _SESSION_RESOURCES:
+            await self._learn(rel, event)
         if (call := self._live_call()) is not None:
             await call.on_event(event, self._with_body)
 
+    async def _learn(self, rel: str, event: Event) -> None:
+        """Keep ``me`` / ``communication`` current: an event without a body means "GET me"."""
+        body = event.resource
+        if body is not None:
+            if rel == "communication":
+                self._application.communication = body
+            else:
+                self._application.me = body
+        elif event.type is EventType.UPDATED:
+            try:
+                await self._reread(rel, event.link.href)
+            except UcwaError as exc:
+                log.info("could not read %s again: %s", rel, exc)
+                return
+        else:
+            return
+        self._links_changed.set()
+
+    async def _reread(self, rel: str, href: str) -> None:
+        doc = await self._get_once(href)
+        resource = parse_resource(doc, self._application.base, rel=rel, href=href)
+        if rel.casefold() == "communication":
+            self._application.communication = resource
+        elif rel.casefold() == "me":
+            self._application.me = resource
+        self._links_changed.set()
+
+    async def _get_once(self, href: str) -> Any:
+        """GET ``href``, sharing the answer with anyone who asks for it while it is in flight."""
+        pending = self._reads.get(href)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_task(self._transport.get_json(href))
+            self._reads[href] = pending
+            pending.add_done_callback(lambda done: self._read_done(href, done))
+        return await asyncio.shield(pending)
+
+    def _read_done(self, href: str, done: asyncio.Task[Any]) -> None:
+        if self._reads.get(href) is done:
+            del self._reads[href]
+        if not done.cancelled():
+            done.exception()  # retrieved: whoever still waits gets it; nobody waiting is fine too
+
     async def _with_body(self, event: Event) -> Event:
         try:
-            doc = await self._transport.get_json(event.link.href)
+            doc = await self._get_once(event.link.href)
             resource = parse_resource(
                 doc, self._application.base, rel=event.link.rel, href=event.link.href
             )
@@ -423,7 +543,7 @@ class UcwaSession:
         if self._closed:
             return
         self._closed = True
-        await cancel_and_wait(list(self._tasks))
+        await cancel_and_wait([*self._tasks, *self._reads.values()])
         await self._application.close_channel()
         app, self._application.resource = self._application.resource, None
         if app is not None:

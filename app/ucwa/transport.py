@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json  # encoding request bodies only; answers are decoded by app.httpbody
 import logging
 import random
@@ -45,6 +46,10 @@ _BUSY: Final = frozenset({429})
 # These may have been half-done (docs/protocol.md §8.4: 500/503/504 for idempotent requests only):
 # repeating a hold/resume/stop POST could act twice.
 _FLAKY: Final = frozenset({500, 502, 503, 504})
+# Set while the 409 MakeMeAvailableRequired hook runs: its own requests never call it again.
+_MAKING_AVAILABLE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "ucwa_making_available", default=False
+)
 
 
 class Transport:
@@ -72,6 +77,9 @@ class Transport:
         self._max_retry_after_s = max_retry_after_s
         self._rng = rng
         self.requests_sent = 0  # every request put on the wire, retries included (bench, tests)
+        # Called on 409 MakeMeAvailableRequired before the request is repeated once (the session
+        # makes the application available again; docs/protocol.md §4.3).
+        self.on_make_me_available_required: Callable[[], Awaitable[None]] | None = None
 
     async def request(
         self,
@@ -94,8 +102,37 @@ class Transport:
 
         ``retry=False`` turns every automatic repeat off (startPhoneAudio: a repeat may place a
         second call). Otherwise 429 is repeated with backoff, and 500/502/503/504/network errors
-        only for idempotent requests (docs/protocol.md §8.4).
+        only for idempotent requests (docs/protocol.md §8.4). A 409 MakeMeAvailableRequired did
+        nothing, so it is repeated once, also with ``retry=False``, after
+        ``on_make_me_available_required`` ran.
         """
+        args = (method, url, json_body, timeout_s, retry, idempotent, authenticate)
+        try:
+            return await self._request(*args, allow_redirects_status, extensions, limit)
+        except ServerError as exc:
+            hook = self.on_make_me_available_required
+            if hook is None or _MAKING_AVAILABLE.get() or not _needs_availability(exc):
+                raise
+            token = _MAKING_AVAILABLE.set(True)
+            try:
+                await hook()
+            finally:
+                _MAKING_AVAILABLE.reset(token)
+            return await self._request(*args, allow_redirects_status, extensions, limit)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        json_body: Mapping[str, Any] | None,
+        timeout_s: float | None,
+        retry: bool,
+        idempotent: bool | None,
+        authenticate: bool,
+        allow_redirects_status: bool,
+        extensions: Mapping[str, Any] | None,
+        limit: int,
+    ) -> httpx.Response:
         method = method.upper()
         if idempotent is None:
             idempotent = method in _IDEMPOTENT
@@ -218,6 +255,10 @@ async def decode_json(response: httpx.Response, *, limit: int = DOCUMENT_LIMIT) 
         )
     except BodyError as exc:
         raise UnreadableBody(str(exc)) from exc
+
+
+def _needs_availability(exc: ServerError) -> bool:
+    return exc.status == 409 and (exc.subcode or "").casefold() == "makemeavailablerequired"
 
 
 def _is_callback_channel_error(response: httpx.Response) -> bool:

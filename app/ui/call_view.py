@@ -18,6 +18,7 @@ _CALL_LOOKS: dict[str, tuple[str, str]] = {
     "idle": ("neutral", "state-idle"),
     "calling_you": ("progress", "state-calling-you"),
     "connecting": ("progress", "state-connecting"),
+    "ringing_them": ("progress", "state-connecting"),  # own phone up, the far end still rings
     "connected": ("good", "state-connected"),
     "on_hold": ("paused", "state-on-hold"),
     "ending": ("neutral", "state-ended"),

@@ -30,6 +30,9 @@ def state_text(snapshot: CallSnapshot) -> str:
         return "Calling your phone — pick up"
     if state is CallState.CONNECTING:
         return f"Connecting to {phone.display(snapshot.number)}…"
+    if state is CallState.RINGING_THEM:
+        # The user's phone is connected but the far end has not answered: not "Connected" yet.
+        return f"Your phone is connected, ringing {phone.display(snapshot.number)}…"
     if state is CallState.CONNECTED:
         return "Connected"
     if state is CallState.ON_HOLD:
@@ -53,7 +56,8 @@ class CallViewModel(ViewModelBase):
     """The call in progress (or the last one). Actions are enabled only when the server offers them.
 
     Properties (each with a ``<name>Changed`` signal):
-        state (str): CallState value ("idle", "calling_you", "connecting", "connected", ...).
+        state (str): CallState value ("idle", "calling_you", "connecting",
+            "ringing_them", "connected", ...)..
         stateText (str): the indicator's words ("Calling your phone — pick up", "Reconnecting…").
         reasonText (str): why the call ended, one sentence ("" while not ended or no reason).
         peer (str): the dialled number, display form.

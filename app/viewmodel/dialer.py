@@ -264,6 +264,7 @@ class DialerViewModel(ViewModelBase):
         DialerViewModel.callbackIndex.set(self, index)
         if DialerViewModel.callbackNumber.set(self, numbers[index]):
             self._save(callback_number=numbers[index])
+            self._tell_server()
 
     @Slot(str)
     def setCustomCallback(self, text: str) -> None:
@@ -277,8 +278,19 @@ class DialerViewModel(ViewModelBase):
             return
         DialerViewModel.callbackHint.set(self, "")
         self._custom = e164
+        before = self._callbackNumber
         self._rebuild_choices(prefer=e164)
         self._save(callback_number=e164)
+        if self._callbackNumber != before:
+            self._tell_server()
+
+    def _tell_server(self) -> None:
+        # The user changed "Ring me at": the server learns it now (makeMeAvailable again), not
+        # only with the next call.
+        if self._service is not None:
+            self.tasks.spawn(
+                self._service.set_callback_number(self._callbackNumber or None), group="callback"
+            )
 
     def _choice_numbers(self) -> list[str]:
         numbers = [number for number, _ in self._phones]

@@ -7,13 +7,22 @@ from collections.abc import Iterator
 import pytest
 
 from app.simulator import SimConfig, Simulator
+from app.simulator.config import Profile
 from app.simulator.serve import SimServer
 
 
+@pytest.fixture(scope="module")
+def sim_profile() -> Profile:
+    """The simulator profile of `sim_config` and `shared_sim_config`: the realistic server, so
+    the client meets what a real one does. A module that tests the permissive simulator's own
+    behaviour overrides this fixture with "permissive"."""
+    return "realistic"
+
+
 @pytest.fixture
-def sim_config() -> SimConfig:
+def sim_config(sim_profile: Profile) -> SimConfig:
     """Fast timings for tests; override this fixture in a module to change them."""
-    return SimConfig(speed=50, max_poll_s=0.5)
+    return SimConfig(profile=sim_profile, speed=50, max_poll_s=0.5)
 
 
 @pytest.fixture
@@ -39,9 +48,9 @@ def sim_credentials(sim_config: SimConfig) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def shared_sim_config() -> SimConfig:
+def shared_sim_config(sim_profile: Profile) -> SimConfig:
     """Timings of `shared_server`; override in a module to change them."""
-    return SimConfig(speed=50, max_poll_s=0.5)
+    return SimConfig(profile=sim_profile, speed=50, max_poll_s=0.5)
 
 
 @pytest.fixture(scope="module")

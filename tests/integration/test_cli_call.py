@@ -23,6 +23,7 @@ STATES = {
     "signing_in",
     "calling_you",
     "connecting",
+    "ringing_them",
     "connected",
     "on_hold",
     "ending",
@@ -81,6 +82,7 @@ def test_whole_call_with_timed_actions(sim_server: SimServer) -> None:
         "signing_in",
         "calling_you",
         "connecting",
+        "ringing_them",  # the user's phone is up; the far end has not answered yet
         "connected",
         "on_hold",
         "connected",

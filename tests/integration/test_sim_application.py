@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from app.simulator.config import Profile
 from tests.helpers.ucwa_walker import (
     MY_MOBILE_PHONE,
     MY_WORK_PHONE,
@@ -14,6 +15,14 @@ from tests.helpers.ucwa_walker import (
     links,
     walker,
 )
+
+
+@pytest.fixture(scope="module")
+def sim_profile() -> Profile:
+    """These tests walk the permissive simulator's own behaviour (everything offered at once);
+    the realistic profile has tests of its own."""
+    return "permissive"
+
 
 pytestmark = pytest.mark.anyio
 

@@ -7,6 +7,7 @@ import asyncio
 import httpx
 import pytest
 
+from app.simulator.config import Profile
 from tests.helpers.ucwa_walker import (
     ANSWERED,
     MY_WORK_PHONE,
@@ -19,6 +20,14 @@ from tests.helpers.ucwa_walker import (
     links,
     walker,
 )
+
+
+@pytest.fixture(scope="module")
+def sim_profile() -> Profile:
+    """These tests walk the permissive simulator's own behaviour (everything offered at once);
+    the realistic profile has tests of its own."""
+    return "permissive"
+
 
 pytestmark = pytest.mark.anyio
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.simulator.config import Profile
 from tests.helpers.ucwa_walker import (
     BUSY,
     CALLBACK_UNANSWERED,
@@ -19,6 +20,14 @@ from tests.helpers.ucwa_walker import (
     links,
     walker,
 )
+
+
+@pytest.fixture(scope="module")
+def sim_profile() -> Profile:
+    """These tests walk the permissive simulator's own behaviour (everything offered at once);
+    the realistic profile has tests of its own."""
+    return "permissive"
+
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from app.simulator.config import Profile
 from tests.helpers.ucwa_walker import FORWARDED, first, index_of, walker
+
+
+@pytest.fixture(scope="module")
+def sim_profile() -> Profile:
+    """These tests walk the permissive simulator's own behaviour (everything offered at once);
+    the realistic profile has tests of its own."""
+    return "permissive"
+
 
 pytestmark = pytest.mark.anyio
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from app.simulator.config import Profile
 from tests.helpers.ucwa_walker import (
     ANSWERED,
     MY_WORK_PHONE,
@@ -15,6 +16,14 @@ from tests.helpers.ucwa_walker import (
     link,
     walker,
 )
+
+
+@pytest.fixture(scope="module")
+def sim_profile() -> Profile:
+    """These tests walk the permissive simulator's own behaviour (everything offered at once);
+    the realistic profile has tests of its own."""
+    return "permissive"
+
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,16 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from app.simulator.config import Profile
 from tests.helpers.ucwa_walker import ACCEPT, Walker, error_body, link, walker
+
+
+@pytest.fixture(scope="module")
+def sim_profile() -> Profile:
+    """These tests walk the permissive simulator's own behaviour (everything offered at once);
+    the realistic profile has tests of its own."""
+    return "permissive"
+
 
 pytestmark = pytest.mark.anyio
 

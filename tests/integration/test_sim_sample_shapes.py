@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.simulator.config import Profile
 from tests.helpers.samples import SAMPLES_DIR, load_sample
 from tests.helpers.ucwa_walker import (
     EVENT_TYPES,
@@ -18,6 +19,14 @@ from tests.helpers.ucwa_walker import (
     link,
     walker,
 )
+
+
+@pytest.fixture(scope="module")
+def sim_profile() -> Profile:
+    """These tests walk the permissive simulator's own behaviour (everything offered at once);
+    the realistic profile has tests of its own."""
+    return "permissive"
+
 
 pytestmark = pytest.mark.anyio
 

@@ -507,6 +507,12 @@ CALL_STATES: dict[str, dict[str, Any]] = {
         "active": True,
         "canCancel": True,
     },
+    "ringing_them": {
+        "stateText": "Your phone is connected, ringing +1 425-555-0100…",
+        "peer": "+1 425-555-0100",
+        "active": True,
+        "canCancel": True,
+    },
     "connected": {
         "stateText": "Connected",
         "peer": "+1 425-555-0100",

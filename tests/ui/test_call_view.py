@@ -30,6 +30,12 @@ def _visible_enabled(window: MainWindow) -> dict[str, tuple[bool, bool]]:
         ("idle", "neutral", "state-idle", "Ready to call"),
         ("calling_you", "progress", "state-calling-you", "Calling your phone — pick up"),
         ("connecting", "progress", "state-connecting", "Connecting to +1 425-555-0100…"),
+        (
+            "ringing_them",
+            "progress",
+            "state-connecting",
+            "Your phone is connected, ringing +1 425-555-0100…",
+        ),
         ("connected", "good", "state-connected", "Connected"),
         ("on_hold", "paused", "state-on-hold", "On hold"),
         ("failed", "bad", "state-failed", "Ended — the line was busy"),
@@ -84,6 +90,8 @@ def test_call_timer_runs_only_while_connected(
     ticker = window.callView.ticker
     assert not ticker.isActive()
     drive_call(shell.call, "calling_you")
+    assert not ticker.isActive()
+    drive_call(shell.call, "ringing_them")  # the far end has not answered: no timer yet
     assert not ticker.isActive()
     drive_call(shell.call, "connected", connected_at=time.monotonic() - 61.2)
     assert ticker.isActive()

@@ -79,6 +79,9 @@ class FakeCallService:
         self.calls.append(("my_phones",))
         return list(self.phones)
 
+    async def set_callback_number(self, number: str | None) -> None:
+        self.calls.append(("set_callback_number", number))
+
     async def start_call(self, number: str | DialTarget, callback: str | None = None) -> None:
         if isinstance(number, DialTarget):
             number = number.number

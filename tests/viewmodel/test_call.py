@@ -46,6 +46,11 @@ class _Forward:
         (CallState.IDLE, None, "Ready to call"),
         (CallState.CALLING_YOU, None, "Calling your phone — pick up"),
         (CallState.CONNECTING, None, "Connecting to +44 20 7946 0000…"),
+        (
+            CallState.RINGING_THEM,
+            None,
+            "Your phone is connected, ringing +44 20 7946 0000…",
+        ),
         (CallState.CONNECTED, None, "Connected"),
         (CallState.ON_HOLD, None, "On hold"),
         (CallState.ENDING, None, "Hanging up…"),

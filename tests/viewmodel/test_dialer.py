@@ -294,3 +294,17 @@ def test_redial_needs_a_recent_number_and_no_call(
     assert service.calls == []
     dialer.set_ready(signed_in=True, call_active=False)
     assert dialer.canRedial
+
+
+def test_changing_ring_me_at_tells_the_server_the_new_number(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, store: MemorySettingsStore
+) -> None:
+    dialer = DialerViewModel(store)
+    service = FakeCallService()
+    ready(dialer, service)
+    run(qtbot, dialer.load_phones())
+    assert ("set_callback_number", "+14255550124") not in service.calls
+    dialer.setCallbackIndex(1)
+    qtbot.waitUntil(lambda: ("set_callback_number", "+14255550124") in service.calls)
+    dialer.setCustomCallback("+44 20 7946 0001")
+    qtbot.waitUntil(lambda: ("set_callback_number", "+442079460001") in service.calls)

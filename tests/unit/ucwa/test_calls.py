@@ -208,7 +208,7 @@ def test_scenario_a_happy_path_hold_resume_hang_up(call: CallTracker, clock: Clo
 
     clock.t = 130.0
     snaps = drive(call, *ANSWERED)
-    assert states(snaps) == [CallState.CONNECTED]
+    assert states(snaps) == [CallState.RINGING_THEM, CallState.CONNECTED]
     assert call.snapshot.connected_at == 130.0
     assert call.snapshot.actions == {CallAction.HOLD, CallAction.HANG_UP}
     assert call.snapshot.answered_by is None  # the dialled number answered
@@ -764,3 +764,48 @@ def test_invariants_under_any_event_order(indices: list[int]) -> None:
         connected_at = snap.connected_at
         for action in CallAction:
             assert (tracker.action_href(action) is not None) == (action in snap.actions)
+
+
+def test_own_phone_connected_before_the_far_end_answers_is_not_connected(
+    call: CallTracker, clock: Clock
+) -> None:
+    drive(call, *RINGING_YOU, *FAR_END)
+    clock.t = 120.0
+    snaps = drive(call, pa("Connected", "holdPhoneAudio", "stopPhoneAudio"))
+    assert states(snaps) == [CallState.RINGING_THEM]
+    assert call.snapshot.connected_at is None  # no timer while the far end still rings
+    assert call.snapshot.actions == {CallAction.CANCEL}  # no hold before anyone answered
+    clock.t = 135.0
+    snaps = drive(call, inv("completed", "Connected", status="Success", cancel=False))
+    assert states(snaps) == [CallState.CONNECTED]
+    assert call.snapshot.connected_at == 135.0  # the timer starts when the far end answered
+    assert call.snapshot.actions == {CallAction.HOLD, CallAction.HANG_UP}
+
+
+def test_invitation_success_before_phone_audio_connected_is_connected_at_once(
+    call: CallTracker, clock: Clock
+) -> None:
+    drive(call, *RINGING_YOU, *FAR_END)
+    clock.t = 140.0
+    snaps = drive(call, inv("completed", "Connected", status="Success", cancel=False))
+    assert states(snaps) == [CallState.CONNECTED]
+    assert call.snapshot.connected_at == 140.0
+    clock.t = 141.0
+    snaps = drive(call, pa("Connected", "holdPhoneAudio", "stopPhoneAudio"))
+    assert call.snapshot.state is CallState.CONNECTED  # the late media event changes nothing
+    assert call.snapshot.connected_at == 140.0
+    assert call.snapshot.actions == {CallAction.HOLD, CallAction.HANG_UP}
+
+
+def test_far_end_not_answering_after_own_phone_connected_fails_with_the_reason(
+    call: CallTracker,
+) -> None:
+    drive(call, *RINGING_YOU, *FAR_END, pa("Connected", "stopPhoneAudio"))
+    assert call.snapshot.state is CallState.RINGING_THEM
+    snaps = drive(
+        call,
+        pa("Disconnected"),
+        inv("completed", "Failed", status="Failure", reason=("RemoteFailure", "Missed")),
+    )
+    assert states(snaps)[-1] is CallState.FAILED
+    assert call.snapshot.connected_at is None

@@ -362,3 +362,50 @@ async def test_the_session_sends_credentials_only_to_its_organisation(
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+@pytest.fixture
+async def realistic_rig() -> AsyncIterator[Rig]:
+    sim = Simulator(SimConfig(profile="realistic", redirect="none", speed=50, max_poll_s=0.5))
+    capture = Capture(httpx.ASGITransport(sim.asgi))
+    async with httpx.AsyncClient(transport=capture, base_url=BASE) as http:
+        rig = Rig(sim, http, capture)
+        yield rig
+        for session in rig.sessions:
+            await session.aclose()
+
+
+@pytest.mark.anyio
+async def test_make_me_available_has_the_vendor_sample_shape(realistic_rig: Rig) -> None:
+    session = realistic_rig.session()
+    await session.sign_in()
+    [made] = [c for c in realistic_rig.capture.requests if c[1].endswith("/makeMeAvailable")]
+    body = json.loads(made[2])
+    assert body["audioPreference"] == "PhoneAudio"
+    assert "PhoneAudio" in body["supportedModalities"]
+    assert body["phoneNumber"] == "+14255550123"  # the Work number of me/phones
+
+
+@pytest.mark.anyio
+async def test_a_failed_make_me_available_is_repeated_when_the_user_dials(
+    realistic_rig: Rig,
+) -> None:
+    realistic_rig.sim.faults.force_status("/makemeavailable", 503, method="POST")
+    session = realistic_rig.session()
+    await session.sign_in()
+    await session.start_call("+14255550100", callback="+14255550123")
+    made = [c for c in realistic_rig.capture.requests if c[1].endswith("/makeMeAvailable")]
+    assert len(made) == 2
+    assert realistic_rig.paths("phoneAudioInvitations", "POST")
+
+
+@pytest.mark.anyio
+async def test_concurrent_reads_of_one_resource_share_one_request(realistic_rig: Rig) -> None:
+    session = realistic_rig.session()
+    await session.sign_in()
+    communication = session._application.communication
+    assert communication is not None
+    before = len(realistic_rig.paths("/communication", "GET"))
+    await asyncio.gather(*(session._get_once(communication.href) for _ in range(5)))
+    # Body-less events about one resource may come in bursts: one GET answers them all.
+    assert len(realistic_rig.paths("/communication", "GET")) == before + 1

@@ -269,3 +269,58 @@ async def test_an_invalid_server_url_is_a_protocol_error() -> None:
         with pytest.raises(RemoteProtocolError, match="unusable URL"):
             await transport.request("GET", "https://pool.contoso.com:ack/ucwa/events")
     assert seen == []
+
+
+@pytest.mark.anyio
+async def test_make_me_available_required_runs_the_hook_and_repeats_the_request_once() -> None:
+    handler, seen = scripted(
+        error(409, "Conflict", "MakeMeAvailableRequired"), httpx.Response(201, json={})
+    )
+    http, transport, _ = make(handler)
+    made: list[str] = []
+
+    async def make_available() -> None:
+        made.append("again")
+
+    transport.on_make_me_available_required = make_available
+    async with http:
+        response = await transport.post_json(URL + "/startPhoneAudio", {"to": "x"}, retry=False)
+    assert response.status_code == 201
+    assert made == ["again"]
+    assert len(seen) == 2
+
+
+@pytest.mark.anyio
+async def test_make_me_available_required_twice_is_an_error_not_a_loop() -> None:
+    handler, seen = scripted(error(409, "Conflict", "MakeMeAvailableRequired"))
+    http, transport, _ = make(handler)
+    made: list[str] = []
+
+    async def make_available() -> None:
+        made.append("again")
+        # The hook's own request meets the same refusal: it must not call the hook again.
+        with pytest.raises(ServerError):
+            await transport.post_json(URL + "/makeMeAvailable", {})
+
+    transport.on_make_me_available_required = make_available
+    async with http:
+        with pytest.raises(ServerError) as caught:
+            await transport.post_json(URL + "/reportMyActivity")
+    assert caught.value.subcode == "MakeMeAvailableRequired"
+    assert made == ["again"]
+    assert len(seen) == 3  # the request, the hook's makeMeAvailable, the one repeat
+
+
+@pytest.mark.anyio
+async def test_other_conflicts_are_not_repeated() -> None:
+    handler, seen = scripted(error(409, "Conflict", "AlreadyExists"))
+    http, transport, _ = make(handler)
+
+    async def make_available() -> None:
+        raise AssertionError("not for other conflicts")
+
+    transport.on_make_me_available_required = make_available
+    async with http:
+        with pytest.raises(ServerError):
+            await transport.post_json(URL + "/makeMeAvailable", {})
+    assert len(seen) == 1
