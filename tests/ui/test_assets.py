@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QIcon, QPalette
 
+import app
 from app.ui import assets
 from app.ui.call_view import _CALL_LOOKS, _CONNECTION_LOOKS
 
@@ -78,16 +79,10 @@ def test_resources_dir_honours_the_environment(
     assert (assets.resources_dir() / "style.qss").is_file()
 
 
-def test_resources_dir_finds_a_frozen_bundle(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-
-    (tmp_path / "resources" / "icons").mkdir(parents=True)
-    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+def test_resources_are_package_data_next_to_the_code() -> None:
+    """One place in a checkout, an installed wheel and a PyInstaller bundle (which puts
+    app/resources under sys._MEIPASS, where the frozen app/ui/assets.py also lives)."""
     assets.resources_dir.cache_clear()
-    try:
-        assert assets.resources_dir() == tmp_path / "resources"
-    finally:
-        monkeypatch.undo()
-        assets.resources_dir.cache_clear()
+    found = assets.resources_dir()
+    assert found == Path(app.__file__).resolve().parent / "resources"
+    assert (found / "style.qss").is_file() and (found / "icons" / "ucwa-phone.svg").is_file()
