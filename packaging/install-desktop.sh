@@ -89,7 +89,7 @@ chmod 644 "$tmp"
 mv "$tmp" "$apps/$desktop_id"
 
 install -m 644 "$here/$metainfo_name" "$data/metainfo/$metainfo_name"
-install -m 644 "$root/app/resources/icons/ucwa-phone.svg" "$icons/scalable/apps/ucwa-phone.svg"
+install -m 644 "$root/resources/icons/ucwa-phone.svg" "$icons/scalable/apps/ucwa-phone.svg"
 for s in $sizes; do
     mkdir -p "$icons/${s}x$s/apps"
     install -m 644 "$here/icons/ucwa-phone-$s.png" "$icons/${s}x$s/apps/ucwa-phone.png"

@@ -1,4 +1,4 @@
-"""Renders app/resources/icons/ucwa-phone.svg to the PNG/ICO/ICNS sizes the installers need."""
+"""Renders resources/icons/ucwa-phone.svg to the PNG/ICO/ICNS sizes the installers need."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
 ROOT = Path(__file__).resolve().parents[1]
-SVG = ROOT / "app" / "resources" / "icons" / "ucwa-phone.svg"
+SVG = ROOT / "resources" / "icons" / "ucwa-phone.svg"
 OUT = ROOT / "packaging" / "icons"
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 

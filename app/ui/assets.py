@@ -1,4 +1,4 @@
-"""Finds app/resources/ (checkout, wheel, bundle); turns its SVGs and stylesheet into Qt objects."""
+"""Finds resources/ (checkout, wheel, bundle); turns its SVGs and stylesheet into Qt objects."""
 
 from __future__ import annotations
 
@@ -11,15 +11,19 @@ from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPalette, QPixma
 from PySide6.QtSvg import QSvgRenderer
 
 _ENV = "UCWA_PHONE_RESOURCES"
-# Package data next to the code: the same place in a checkout, an installed wheel and a PyInstaller
-# bundle (which sets __file__ under sys._MEIPASS and copies app/resources there).
-_PACKAGED = Path(__file__).resolve().parents[1] / "resources"
+_APP = Path(__file__).resolve().parents[1]
+# Installed (wheel, PyInstaller bundle under sys._MEIPASS) the folder is package data next to the
+# code, app/resources; in a checkout it is the repository's top-level resources/.
+_CANDIDATES = (_APP / "resources", _APP.parent / "resources")
 
 
 @functools.cache
 def resources_dir() -> Path:
-    """app/resources/, or $UCWA_PHONE_RESOURCES when set (a theme or icon set under test)."""
-    path = Path(env) if (env := os.environ.get(_ENV)) else _PACKAGED
+    """The resources folder, or $UCWA_PHONE_RESOURCES when set (a theme or icon set under test)."""
+    if env := os.environ.get(_ENV):
+        path = Path(env)
+    else:
+        path = next((c for c in _CANDIDATES if (c / "icons").is_dir()), _CANDIDATES[0])
     if not (path / "icons").is_dir():
         raise FileNotFoundError(f"ucwa-phone: no icons/ in {path}; reinstall, or set {_ENV}")
     return path

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCES = ROOT / "app" / "resources"
+RESOURCES = ROOT / "resources"
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,11 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # A copy of what the build reads, so the checkout gets no build/ or .egg-info of ours.
     source = work / "src"
     source.mkdir()
-    shutil.copytree(
-        ROOT / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
-    for name in ("pyproject.toml", "README.md"):
+    for folder in ("app", "resources"):
+        shutil.copytree(
+            ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, source / name)
     out = work / "dist"
     done = subprocess.run(
@@ -46,7 +47,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _resource_names() -> set[str]:
     return {
-        path.relative_to(ROOT).as_posix()
+        "app/" + path.relative_to(ROOT).as_posix()
         for path in RESOURCES.rglob("*")
         if path.is_file() and path.suffix in {".svg", ".qss", ".md"}
     }
@@ -73,5 +74,6 @@ def test_sdist_carries_the_resources_too(dist: Path) -> None:
     (sdist,) = dist.glob("ucwa_phone-*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert _resource_names() <= names
-    assert "pyproject.toml" in names
+    # The sdist keeps the checkout's layout: resources/ at the top, mapped by setup.py.
+    assert {name.removeprefix("app/") for name in _resource_names()} <= names
+    assert {"pyproject.toml", "setup.py"} <= names

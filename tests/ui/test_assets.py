@@ -79,10 +79,10 @@ def test_resources_dir_honours_the_environment(
     assert (assets.resources_dir() / "style.qss").is_file()
 
 
-def test_resources_are_package_data_next_to_the_code() -> None:
-    """One place in a checkout, an installed wheel and a PyInstaller bundle (which puts
-    app/resources under sys._MEIPASS, where the frozen app/ui/assets.py also lives)."""
+def test_a_checkout_finds_the_top_level_resources_folder() -> None:
+    """Installed, the folder is package data next to the code (app/resources, also under a
+    PyInstaller bundle's sys._MEIPASS); a checkout keeps it at the top level."""
     assets.resources_dir.cache_clear()
     found = assets.resources_dir()
-    assert found == Path(app.__file__).resolve().parent / "resources"
+    assert found == Path(app.__file__).resolve().parent.parent / "resources"
     assert (found / "style.qss").is_file() and (found / "icons" / "ucwa-phone.svg").is_file()

@@ -71,7 +71,7 @@ def test_pyinstaller_spec_is_one_folder_with_a_console_twin_and_resources() -> N
     assert text.count("exclude_binaries=True") == 2
     assert 'name="ucwa-phone-cli",\n    console=True' in text
     # app/ui/assets.py finds app/resources next to the (frozen) code under _MEIPASS
-    assert '"app" / "resources"), "app/resources")' in text
+    assert '"resources"), "app/resources")' in text
     assert 'collect_submodules("app")' in text  # main imports the window by name
     for name in ("ucwa-phone.ico", "ucwa-phone.icns"):
         assert (PACKAGING / "icons" / name).is_file()
