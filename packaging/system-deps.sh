@@ -9,8 +9,10 @@ qt="libglib2.0-0 libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 libfreetype6
 libbrotli1 fonts-dejavu-core libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
 libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0
 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1"
-# A private Secret Service for the keyring tests, and a virtual display for the window tests.
-testonly="dbus-daemon gnome-keyring xvfb xauth xdotool"
+# A private Secret Service for the keyring tests, a virtual display for the window tests (and the
+# bundle smoke test of `make package`), xdg-open/xdg-mime for the desktop-link test, and the
+# .desktop and AppStream validators.
+testonly="dbus-daemon gnome-keyring xvfb xauth xdotool xdg-utils desktop-file-utils appstream"
 
 pkgs="$qt"
 [ "$kind" = test ] && pkgs="$pkgs $testonly"

@@ -1,10 +1,9 @@
-"""Finds resources/ (checkout, installed, frozen); turns its SVGs and stylesheet into Qt objects."""
+"""Finds resources/ (checkout, wheel, bundle); turns its SVGs and stylesheet into Qt objects."""
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
@@ -12,26 +11,22 @@ from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPalette, QPixma
 from PySide6.QtSvg import QSvgRenderer
 
 _ENV = "UCWA_PHONE_RESOURCES"
+_APP = Path(__file__).resolve().parents[1]
+# Installed (wheel, PyInstaller bundle under sys._MEIPASS) the folder is package data next to the
+# code, app/resources; in a checkout it is the repository's top-level resources/.
+_CANDIDATES = (_APP / "resources", _APP.parent / "resources")
 
 
 @functools.cache
 def resources_dir() -> Path:
-    """The resources/ folder: $UCWA_PHONE_RESOURCES, a frozen bundle, the checkout, or share/."""
-    candidates: list[Path] = []
+    """The resources folder, or $UCWA_PHONE_RESOURCES when set (a theme or icon set under test)."""
     if env := os.environ.get(_ENV):
-        candidates.append(Path(env))
-    if bundle := getattr(sys, "_MEIPASS", None):  # PyInstaller unpacks datas next to the code
-        candidates.append(Path(bundle) / "resources")
-    candidates.append(Path(__file__).resolve().parents[2] / "resources")  # source checkout
-    candidates.append(Path(sys.prefix) / "share" / "ucwa-phone" / "resources")  # installed data
-    for path in candidates:
-        if (path / "icons").is_dir():
-            return path
-    raise FileNotFoundError(
-        "ucwa-phone: resources/ not found (looked in "
-        + ", ".join(str(p) for p in candidates)
-        + f"); set {_ENV}"
-    )
+        path = Path(env)
+    else:
+        path = next((c for c in _CANDIDATES if (c / "icons").is_dir()), _CANDIDATES[0])
+    if not (path / "icons").is_dir():
+        raise FileNotFoundError(f"ucwa-phone: no icons/ in {path}; reinstall, or set {_ENV}")
+    return path
 
 
 @functools.cache

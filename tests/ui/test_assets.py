@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QIcon, QPalette
 
+import app
 from app.ui import assets
 from app.ui.call_view import _CALL_LOOKS, _CONNECTION_LOOKS
 
@@ -78,16 +79,10 @@ def test_resources_dir_honours_the_environment(
     assert (assets.resources_dir() / "style.qss").is_file()
 
 
-def test_resources_dir_finds_a_frozen_bundle(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-
-    (tmp_path / "resources" / "icons").mkdir(parents=True)
-    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+def test_a_checkout_finds_the_top_level_resources_folder() -> None:
+    """Installed, the folder is package data next to the code (app/resources, also under a
+    PyInstaller bundle's sys._MEIPASS); a checkout keeps it at the top level."""
     assets.resources_dir.cache_clear()
-    try:
-        assert assets.resources_dir() == tmp_path / "resources"
-    finally:
-        monkeypatch.undo()
-        assets.resources_dir.cache_clear()
+    found = assets.resources_dir()
+    assert found == Path(app.__file__).resolve().parent.parent / "resources"
+    assert (found / "style.qss").is_file() and (found / "icons" / "ucwa-phone.svg").is_file()
