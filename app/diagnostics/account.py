@@ -7,7 +7,7 @@ import ssl
 import httpx
 
 from app.diagnostics.advice import ADVICE, Failure
-from app.diagnostics.runner import DEADLINE_S, OnStep, check_connection
+from app.diagnostics.runner import DEADLINE_S, POLL_WAIT_S, OnStep, check_connection
 from app.diagnostics.steps import STEPS, Outcome, Step, StepResult
 from app.settings import Settings
 from app.wiring import make_http, token_provider
@@ -22,7 +22,7 @@ async def check_account(
     keep: bool,
     on_step: OnStep | None = None,
     deadline_s: float = DEADLINE_S,
-    poll_wait_s: float | None = None,
+    poll_wait_s: float = POLL_WAIT_S,
 ) -> list[StepResult]:
     """Check ``settings``' account. ``keep=False`` (the demo account) touches no keyring; no
     sign-in ever asks a person (no browser, no device code): only a password or saved sign-in."""
@@ -41,10 +41,9 @@ async def _check(
     keep: bool,
     on_step: OnStep | None,
     deadline_s: float,
-    poll_wait_s: float | None,
+    poll_wait_s: float,
 ) -> list[StepResult]:
     tokens = token_provider(http, settings, keep=keep, password=password, interaction="none")
-    extra = {} if poll_wait_s is None else {"poll_wait_s": poll_wait_s}
     return await check_connection(
         http,
         tokens,
@@ -53,7 +52,7 @@ async def _check(
         allowed_domains=settings.allowed_redirect_domains,
         deadline_s=deadline_s,
         on_step=on_step,
-        **extra,
+        poll_wait_s=poll_wait_s,
     )
 
 

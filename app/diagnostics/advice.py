@@ -51,7 +51,8 @@ ADVICE: dict[Failure, str] = {
     "(or VPN) where that name resolves.",
     Failure.CONNECT: "Check the server address and your network connection (VPN, firewall); "
     "the server did not accept a connection.",
-    Failure.TIMEOUT: "Check your network and any proxy settings; the server did not answer in time.",
+    Failure.TIMEOUT: "Check your network and any proxy settings; the server did not answer in "
+    "time.",
     Failure.TLS: "The server's certificate is not trusted: ask your administrator for the "
     "company CA bundle and set it in the settings.",
     Failure.CREDENTIALS: "Check your user name and password (and that the account is not locked "

@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final, TypeVar
+from typing import Final
 
 import httpx
 
@@ -24,7 +24,13 @@ from app.diagnostics.steps import STEPS, Outcome, Step, StepResult
 from app.httpbody import EVENTS_LIMIT
 from app.ucwa.application import Application
 from app.ucwa.auth import AuthChallenge, TokenProvider, UcwaAuth
-from app.ucwa.discovery import DiscoveryError, MemoryDiscoveryCache, discover, trust_rules
+from app.ucwa.discovery import (
+    DiscoveryError,
+    MemoryDiscoveryCache,
+    TrustRules,
+    discover,
+    trust_rules,
+)
 from app.ucwa.errors import AuthenticationError, ServerError, UcwaError
 from app.ucwa.eventchannel import EventChannel
 from app.ucwa.eventdecoding import decode_answer
@@ -33,9 +39,8 @@ from app.ucwa.transport import Transport
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEADLINE_S", "OnStep", "check_connection"]
+__all__ = ["DEADLINE_S", "POLL_WAIT_S", "OnStep", "check_connection"]
 
-_T = TypeVar("_T")
 OnStep = Callable[[StepResult], None]
 
 DEADLINE_S: Final = 60.0  # the whole check; a step still running then fails as a timeout
@@ -121,13 +126,12 @@ class _Check:
             if step not in done:
                 self.emit(StepResult(step, Outcome.SKIPPED))
 
-    async def attempt(
-        self, step: Step, action: Callable[[], Awaitable[_T]], detail: Callable[[_T], str]
-    ) -> tuple[bool, _T | None]:
-        """Run one step (and the sign-in, if the server asks for it on the way)."""
+    async def attempt(self, step: Step, action: Callable[[], Awaitable[str]]) -> bool:
+        """Run one step (and the sign-in, if the server asks for it on the way); ``action``
+        returns the step's detail text. True when the step passed."""
         calls, signing = self.tokens.calls, self.tokens.seconds
         started = self.clock()
-        value: _T | None = None
+        value = ""
         error: BaseException | None = None
         try:
             async with asyncio.timeout_at(self.deadline):
@@ -150,10 +154,10 @@ class _Check:
             first = StepResult(step, Outcome.OK, ms, "the server asked for sign-in")
             failed = _failed(Step.SIGN_IN, cause, sign_in_ms)
             self._emit_with_sign_in(step, first, failed)
-            return False, None
+            return False
         mine = _failed(step, error, ms) if error is not None else None
         if mine is None:
-            mine = StepResult(step, Outcome.OK, ms, detail(value))  # type: ignore[arg-type]
+            mine = StepResult(step, Outcome.OK, ms, value)
         if asked:
             self._emit_with_sign_in(
                 step, mine, StepResult(Step.SIGN_IN, Outcome.OK, sign_in_ms, "token received")
@@ -164,7 +168,7 @@ class _Check:
             )
         else:
             self.emit(mine)
-        return error is None, value
+        return error is None
 
     def _emit_with_sign_in(self, step: Step, result: StepResult, sign_in: StepResult) -> None:
         self.signed_in = True
@@ -240,36 +244,36 @@ async def _walk(
     application: Application,
     address: str | None,
     discovery_url: str | None,
-    rules: Any,
+    rules: TrustRules,
     poll_wait_s: float,
 ) -> None:
     transport = check.transport
 
-    async def find() -> str:
-        found = await discover(transport, address=address, discovery_url=discovery_url, rules=rules)
-        return found.applications_url
+    found: list[str] = []
 
-    ok, applications_url = await check.attempt(
-        Step.DISCOVERY, find, lambda url: f"UCWA at {httpx.URL(url).host}"
-    )
-    if not ok or applications_url is None:
-        return
-    url = applications_url
+    async def find() -> str:
+        where = await discover(transport, address=address, discovery_url=discovery_url, rules=rules)
+        found.append(where.applications_url)
+        return f"UCWA at {httpx.URL(where.applications_url).host}"
 
     async def create() -> str:
-        await application.create(url)
-        assert application.resource is not None
-        return application.resource.href
+        await application.create(found[0])
+        return "created"
 
-    ok, _ = await check.attempt(Step.APPLICATION, create, lambda href: "created")
-    if not ok:
-        return
-    ok, _ = await check.attempt(
-        Step.MAKE_ME_AVAILABLE, lambda: _make_me_available(transport, application), str
-    )
-    if not ok:
-        return
-    await check.attempt(Step.EVENT_POLL, lambda: _first_poll(transport, application, poll_wait_s), str)
+    async def make_me_available() -> str:
+        return await _make_me_available(transport, application)
+
+    async def first_poll() -> str:
+        return await _first_poll(transport, application, poll_wait_s)
+
+    for step, action in (
+        (Step.DISCOVERY, find),
+        (Step.APPLICATION, create),
+        (Step.MAKE_ME_AVAILABLE, make_me_available),
+        (Step.EVENT_POLL, first_poll),
+    ):
+        if not await check.attempt(step, action):
+            return
 
 
 async def _make_me_available(transport: Transport, application: Application) -> str:
