@@ -11,6 +11,7 @@ from PySide6.QtCore import Property, QMetaMethod, QObject, Signal, Slot
 
 from app.viewmodel import protocols
 from app.viewmodel.call import CallViewModel
+from app.viewmodel.diagnostics import DiagnosticsViewModel
 from app.viewmodel.dialer import DialerViewModel
 from app.viewmodel.ports import CallService, SignInService
 from app.viewmodel.properties import NotifyProperty
@@ -24,6 +25,7 @@ PAIRS = [
     (CallViewModel, fakes.FakeCallViewModel, protocols.CallSurface),
     (SignInViewModel, fakes.FakeSignInViewModel, protocols.SignInSurface),
     (AppViewModel, fakes.FakeAppViewModel, protocols.ShellSurface),
+    (DiagnosticsViewModel, fakes.FakeDiagnosticsViewModel, protocols.DiagnosticsSurface),
 ]
 # The child view-models the shell hands to the views (plain attributes, not Qt members).
 CHILDREN = {AppViewModel: {"dialer", "call", "signin"}}
