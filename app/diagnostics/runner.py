@@ -142,13 +142,12 @@ class _Check:
         ms = round((self.clock() - started - sign_in_s) * 1000)
         sign_in_ms = round(sign_in_s * 1000)
         asked = not self.signed_in and self.tokens.calls > calls
-        refused = (
-            not self.signed_in
-            and isinstance(error, AuthenticationError)
-            and (not asked or self.tokens.error is not None)
+        # The server was reached and asked for sign-in; the sign-in itself failed: the provider
+        # gave no token, we refused to send credentials, or the server rejected the token.
+        refused = not self.signed_in and (
+            isinstance(error, AuthenticationError) or (asked and self.tokens.error is not None)
         )
-        if refused or (asked and self.tokens.error is not None):
-            # The server was reached and asked for sign-in; the sign-in itself failed.
+        if refused:
             cause = self.tokens.error if self.tokens.error is not None else error
             assert cause is not None
             first = StepResult(step, Outcome.OK, ms, "the server asked for sign-in")
