@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from app.demo_server import DemoAccount
+    from app.diagnostics.checker import CheckTarget
     from app.settings import Settings
     from app.ui.mainwindow import MainWindow
     from app.ui.single_instance import SingleInstance
     from app.ui.tray import Tray
+    from app.viewmodel.diagnostics import DiagnosticsViewModel
     from app.viewmodel.ports import Account
     from app.viewmodel.shell import AppViewModel
 
@@ -208,13 +210,15 @@ async def _amain(
         demo=demo,
     )
     shell.quitRequested.connect(quit_requested.set)
+    demo_check: list[CheckTarget] = []  # the demo account, once its server runs
+    diagnostics = _diagnostics(shell, args, demo_check)
     restore_hooks: Callable[[], None] = lambda: None  # noqa: E731
     detach: Callable[[], None] | None = None
     demo_server = DemoServer()
     window: MainWindow | None = None
     tray: Tray | None = None
     try:
-        window = _make_window(shell)
+        window = _make_window(shell, diagnostics)
         restore_hooks = _install_error_hooks(window, loop)
         tray = _make_tray(shell, window)
         if not tray.vm.startHidden or args.link:
@@ -228,7 +232,9 @@ async def _amain(
         if on_ready is not None:
             detach = on_ready(Running(window, shell, quit_requested.set))
         if demo:
-            account, password = _demo_account(await demo_server.astart())
+            started = await demo_server.astart()
+            account, password = _demo_account(started)
+            demo_check.append(_demo_check(started))
             # Once a real account is set up the demo session is gone: stop its simulator too.
             shell.signin.accountSaved.connect(demo_server.stop_soon)
         else:
@@ -258,10 +264,41 @@ async def _amain(
     return 0
 
 
-def _make_window(shell: AppViewModel) -> MainWindow:
+def _make_window(shell: AppViewModel, diagnostics: DiagnosticsViewModel) -> MainWindow:
     from app.ui.mainwindow import MainWindow
 
-    return MainWindow(shell)
+    return MainWindow(shell, diagnostics=diagnostics)
+
+
+def _diagnostics(
+    shell: AppViewModel, args: argparse.Namespace, demo_check: list[CheckTarget]
+) -> DiagnosticsViewModel:
+    """ "Test connection" checks the demo account while the window shows it, else the account
+    in the settings (as saved now, with --server/--user applied); no password is kept for it:
+    the check uses what the keyring holds."""
+    from app import settings as settings_module
+    from app.diagnostics.checker import AccountChecker, CheckTarget
+    from app.viewmodel.diagnostics import DiagnosticsViewModel
+
+    def target() -> CheckTarget:
+        if shell.demo and demo_check:
+            return demo_check[0]
+        current = settings_module.load()
+        if args.server:
+            current = current.replace(
+                discovery_url=args.server, user=args.user or current.user, address=None
+            )
+        return CheckTarget(current)
+
+    return DiagnosticsViewModel(AccountChecker(target), parent=shell)
+
+
+def _demo_check(demo: DemoAccount) -> CheckTarget:
+    from app import settings as settings_module
+    from app.diagnostics.checker import CheckTarget
+
+    account = settings_module.Settings(discovery_url=demo.discovery_url, user=demo.user)
+    return CheckTarget(account, demo.password, keep=False)
 
 
 def _make_tray(shell: AppViewModel, window: MainWindow) -> Tray:

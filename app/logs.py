@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
+import logging.handlers
+import os
 import re
 import sys
 import threading
 import traceback
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus
+
+import platformdirs
+
+from app.files import FILE_MODE, private_directory
 
 # Every module logs through ``logging.getLogger(__name__)``; all of them live under "app".
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -141,8 +149,43 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass  # StreamHandler.__init__ assigns it; the property always follows sys.stderr
 
 
+# The log file: small enough to attach to a support request, a few runs of history.
+LOG_FILE_BYTES = 1_000_000
+LOG_FILE_BACKUPS = 5
+
+
+def log_file_path() -> Path:
+    """Where the log file lives (the platform's user log directory)."""
+    return Path(platformdirs.user_log_dir("ucwa-phone", appauthor=False)) / "ucwa-phone.log"
+
+
+class _PrivateLogFile(logging.handlers.RotatingFileHandler):
+    """A rotating log file only its owner can read (0600, also for every rotated file)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # a file left by an older version may have had wider bits
+        return open(fd, "a", encoding="utf-8", errors="backslashreplace")
+
+
+def _log_file_handler() -> logging.Handler | None:
+    """The redacted log file's handler; None (and a warning on stderr) when it cannot be opened:
+    a read-only home must not stop the app."""
+    path = log_file_path()
+    try:
+        private_directory(path.parent)
+        handler = _PrivateLogFile(path, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS)
+    except OSError as exc:
+        print(f"ucwa-phone: no log file ({type(exc).__name__})", file=sys.stderr)
+        return None
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    return handler
+
+
 def configure(verbosity: int = 0) -> None:
-    """Send WARNING+ (INFO with -v, DEBUG with -vv) to stderr, always through the redactor.
+    """Send WARNING+ (INFO with -v, DEBUG with -vv) to stderr and to the rotating log file
+    (``log_file_path``), always through the redactor.
 
     The handler sits on the root logger, so records of msal, asyncio, httpx and uvicorn are
     redacted like the app's own.
@@ -151,8 +194,14 @@ def configure(verbosity: int = 0) -> None:
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter(_FORMAT))
     root = logging.getLogger()
-    # A test framework's capture handlers stay (they get the redactor too); ours is replaced.
-    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _StderrHandler)] + [handler]
+    # A test framework's capture handlers stay (they get the redactor too); ours are replaced.
+    for old in root.handlers:
+        if isinstance(old, _PrivateLogFile):
+            old.close()
+    ours = [handler, *filter(None, [_log_file_handler()])]
+    root.handlers[:] = [
+        h for h in root.handlers if not isinstance(h, _StderrHandler | _PrivateLogFile)
+    ] + ours
     root.setLevel(level)
     app_logger = logging.getLogger("app")
     app_logger.handlers.clear()

@@ -43,6 +43,13 @@ def test_simulator_never_imports_the_client() -> None:
     assert _offenders("simulator", ("app.ucwa", "app.auth", *composition)) == []
 
 
+def test_diagnostics_is_a_qt_free_composition_like_the_commands() -> None:
+    # Used by `ucwa-phone doctor` and (through a view-model) the window: no Qt, no UI, and it is
+    # not the place to start a simulator or run a command.
+    forbidden = ("PySide6", "qasync", "app.ui", "app.viewmodel", "app.simulator", "app.commands")
+    assert _offenders("diagnostics", forbidden) == []
+
+
 def test_client_does_not_import_auth() -> None:
     assert _offenders("ucwa", ("app.auth", "app.simulator", "app.commands")) == []
 

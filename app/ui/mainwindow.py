@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
 from app.ui import assets, errors
 from app.ui.banner import DemoBadge, ErrorBanner
 from app.ui.call_view import CallControls, CallView
+from app.ui.diagnostics_dialog import DiagnosticsDialog
 from app.ui.dialer_view import CallbackSelector, DialerView
 from app.ui.qtutil import named
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.signin_view import SignInView
-from app.viewmodel.protocols import ShellSurface
+from app.viewmodel.protocols import DiagnosticsSurface, ShellSurface
 
 DIAL_CHARS = frozenset("0123456789*#+")
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
@@ -54,10 +55,18 @@ class MainWindow(QMainWindow):
     and, during a call, asks through shell.confirmHangUpRequested, answered with shell.answerHangUp.
     """
 
-    def __init__(self, shell: ShellSurface, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        shell: ShellSurface,
+        parent: QWidget | None = None,
+        *,
+        diagnostics: DiagnosticsSurface | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self._shell = shell
+        self._diagnostics = diagnostics
+        self.diagnosticsDialog: DiagnosticsDialog | None = None
         self._restyling = False
         self._settings: SettingsDialog | None = None
         self._confirm: QMessageBox | None = None
@@ -185,6 +194,11 @@ class MainWindow(QMainWindow):
         account = self.menuBar().addMenu(self.tr("&Account"))
         account.addAction(self.setupAction)
         account.addAction(self.settingsAction)
+        if self._diagnostics is not None:
+            self.testAction = QAction(self.tr("&Test connection…"), self)
+            self.testAction.setStatusTip(self.tr("Check each step of signing in, with advice"))
+            self.testAction.triggered.connect(self.test_connection)
+            account.addAction(self.testAction)
 
     def _link_tab_order(self) -> None:
         chain: list[QWidget] = [
@@ -305,6 +319,19 @@ class MainWindow(QMainWindow):
             self._settings.raise_()
             self._settings.activateWindow()
         self._settings.show()
+
+    @Slot()
+    def test_connection(self) -> None:
+        """Open the "Test connection" dialog and start a check."""
+        if self._diagnostics is None:
+            return
+        if self.diagnosticsDialog is None:
+            self.diagnosticsDialog = DiagnosticsDialog(self._diagnostics, self)
+        if self.diagnosticsDialog.isVisible():  # already open somewhere behind: bring it forward
+            self.diagnosticsDialog.raise_()
+            self.diagnosticsDialog.activateWindow()
+        self.diagnosticsDialog.show()
+        self._diagnostics.run()
 
     @property
     def settings_dialog(self) -> SettingsDialog | None:

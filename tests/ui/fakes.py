@@ -549,3 +549,29 @@ def drive_call(call: FakeCallViewModel, state: str, *, connected_at: float = 0.0
     if state in ("connected", "on_hold"):
         values["connectedAt"] = connected_at
     call.set(**values)
+
+
+class FakeDiagnosticsViewModel(_FakeBase):
+    runningChanged = Signal(bool)
+    stepsChanged = Signal(list)
+    summaryChanged = Signal(str)
+
+    _defaults = {"running": False, "steps": [], "summary": "Not tested yet."}  # noqa: RUF012
+    running = _prop("running", bool, runningChanged)
+    steps = _prop("steps", list, stepsChanged)
+    summary = _prop("summary", str, summaryChanged)
+
+    report = "UCWA Phone diagnostics\n"
+
+    @Slot()
+    def run(self) -> None:
+        self._record("run")
+
+    @Slot()
+    def cancel(self) -> None:
+        self._record("cancel")
+
+    @Slot(str, result=str)
+    def reportText(self, platform_plugin: str) -> str:
+        self._record("reportText", platform_plugin)
+        return self.report

@@ -11,6 +11,7 @@ from PySide6.QtCore import Property, QMetaMethod, QObject, Signal, Slot
 
 from app.viewmodel import protocols
 from app.viewmodel.call import CallViewModel
+from app.viewmodel.diagnostics import DiagnosticsViewModel
 from app.viewmodel.dialer import DialerViewModel
 from app.viewmodel.ports import CallService, SignInService
 from app.viewmodel.properties import NotifyProperty
@@ -28,6 +29,7 @@ PAIRS = [
     (AppViewModel, fakes.FakeAppViewModel, protocols.ShellSurface),
     (SettingsViewModel, fakes.FakeSettingsViewModel, protocols.SettingsSurface),
     (TrayViewModel, fakes.FakeTrayViewModel, protocols.TraySurface),
+    (DiagnosticsViewModel, fakes.FakeDiagnosticsViewModel, protocols.DiagnosticsSurface),
 ]
 # The child view-models the shell hands to the views (plain attributes, not Qt members).
 CHILDREN = {AppViewModel: {"dialer", "call", "signin", "settings"}}

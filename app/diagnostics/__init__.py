@@ -1,0 +1,1 @@
+"""Connection diagnostics: the sign-in chain as separate timed steps, with advice (Qt-free)."""
