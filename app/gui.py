@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from app.demo_server import DemoAccount
+    from app.history.service import HistoryService
     from app.settings import Settings
     from app.ui.mainwindow import MainWindow
     from app.ui.single_instance import SingleInstance
@@ -180,6 +181,7 @@ async def _amain(
 ) -> int:
     from app import settings as settings_module
     from app.demo_server import DemoServer
+    from app.history.service import HistoryService
     from app.viewmodel.ports import FileSettingsStore, MemorySettingsStore
     from app.viewmodel.shell import AppViewModel
     from app.wiring import SignInAdapter, make_http
@@ -199,8 +201,11 @@ async def _amain(
     # Demo and --server runs must not overwrite the user's recent numbers or callback choice.
     dialer_store = MemorySettingsStore(seeded) if demo or args.server else file_store
     http = make_http(settings, window=True)
+    # Read at each call: turning history off in the settings takes effect at once.
+    history = HistoryService(enabled=lambda: file_store.load().history_enabled)
+    history.demo = demo
     shell = AppViewModel(
-        signin_service=SignInAdapter(http, settings, persistent=True),
+        signin_service=SignInAdapter(http, settings, persistent=True, history=history),
         store=file_store,
         dialer_store=dialer_store,
         region=settings.default_region,
@@ -212,7 +217,7 @@ async def _amain(
     demo_server = DemoServer()
     window: MainWindow | None = None
     try:
-        window = _make_window(shell)
+        window = _make_window(shell, history)
         restore_hooks = _install_error_hooks(window, loop)
         window.show()
         if instance.problem:
@@ -243,6 +248,7 @@ async def _amain(
         await shell.aclose()  # hang up if asked, cancel VM tasks, DELETE the application
         await http.aclose()
         await demo_server.astop()
+        history.close()
         restore_hooks()
         for sig in handled:
             loop.remove_signal_handler(sig)
@@ -252,10 +258,11 @@ async def _amain(
     return 0
 
 
-def _make_window(shell: AppViewModel) -> MainWindow:
+def _make_window(shell: AppViewModel, history: HistoryService) -> MainWindow:
     from app.ui.mainwindow import MainWindow
+    from app.viewmodel.history import HistoryViewModel
 
-    return MainWindow(shell)
+    return MainWindow(shell, HistoryViewModel(history, shell.dialer, shell.call, parent=shell))
 
 
 def _demo_account(demo: DemoAccount) -> tuple[Account, str | None]:

@@ -18,6 +18,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "call": ("app.commands.call", "place one call headless and print its states"),
     "login": ("app.commands.login", "sign in and keep the tokens in the OS keyring"),
     "logout": ("app.commands.logout", "sign out; --forget removes every stored entry"),
+    "history": ("app.commands.history", "print the call history (--json, --limit N, --demo)"),
 }
 _VALUE_OPTIONS = {"--server", "--user", "--callback"}  # top-level options that take a value
 

@@ -43,6 +43,7 @@ class Settings:
     aad_authority: str | None = None
     aad_client_id: str | None = None
     recent_numbers: tuple[str, ...] = ()
+    history_enabled: bool = True  # record every call attempt in the call history
     endpoint_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
