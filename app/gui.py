@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from app.settings import Settings
     from app.ui.mainwindow import MainWindow
     from app.ui.single_instance import SingleInstance
-    from app.viewmodel.ports import Account
+    from app.viewmodel.ports import Account, SettingsStore
     from app.viewmodel.shell import AppViewModel
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ async def _amain(
     demo_server = DemoServer()
     window: MainWindow | None = None
     try:
-        window = _make_window(shell, history)
+        window = _make_window(shell, history, file_store)
         restore_hooks = _install_error_hooks(window, loop)
         window.show()
         if instance.problem:
@@ -258,11 +258,11 @@ async def _amain(
     return 0
 
 
-def _make_window(shell: AppViewModel, history: HistoryService) -> MainWindow:
+def _make_window(shell: AppViewModel, history: HistoryService, store: SettingsStore) -> MainWindow:
     from app.ui.mainwindow import MainWindow
     from app.viewmodel.history import HistoryViewModel
 
-    return MainWindow(shell, HistoryViewModel(history, shell.dialer, shell.call, parent=shell))
+    return MainWindow(shell, HistoryViewModel(history, shell.dialer, shell.call, store, shell))
 
 
 def _demo_account(demo: DemoAccount) -> tuple[Account, str | None]:

@@ -36,11 +36,14 @@ class HistoryService:
     def path(self, demo: bool) -> Path:
         return history_path(demo, self._directory)
 
-    def store(self, demo: bool) -> HistoryStore | None:
-        """The open store, or None when history cannot be used this run (with one notice)."""
+    def store(self, demo: bool, *, create: bool = True) -> HistoryStore | None:
+        """The open store, or None when history cannot be used this run (with one notice).
+
+        ``create=False`` (reading): None when there is no file yet, and none is made.
+        """
         if demo in self._stores:
             return self._stores[demo]
-        if demo in self._failed:
+        if demo in self._failed or not (create or self.path(demo).exists()):
             return None
         try:
             store = HistoryStore.open(self.path(demo))

@@ -12,6 +12,7 @@ from PySide6.QtCore import Property, QMetaMethod, QObject, Signal, Slot
 from app.viewmodel import protocols
 from app.viewmodel.call import CallViewModel
 from app.viewmodel.dialer import DialerViewModel
+from app.viewmodel.history import HistoryViewModel
 from app.viewmodel.ports import CallService, SignInService
 from app.viewmodel.properties import NotifyProperty
 from app.viewmodel.shell import AppViewModel
@@ -24,6 +25,7 @@ PAIRS = [
     (CallViewModel, fakes.FakeCallViewModel, protocols.CallSurface),
     (SignInViewModel, fakes.FakeSignInViewModel, protocols.SignInSurface),
     (AppViewModel, fakes.FakeAppViewModel, protocols.ShellSurface),
+    (HistoryViewModel, fakes.FakeHistoryViewModel, protocols.HistorySurface),
 ]
 # The child view-models the shell hands to the views (plain attributes, not Qt members).
 CHILDREN = {AppViewModel: {"dialer", "call", "signin"}}
