@@ -105,12 +105,22 @@ class HistoryViewModel(ViewModelBase):
     def _entries(self, search: str = "") -> list[Entry]:
         # Reading never creates a file: after "Delete history" the files stay gone.
         store = self._service.store(self._service.demo, create=False)
-        return [] if store is None else store.entries(search)
+        if store is None:
+            return []
+        try:
+            return store.entries(search)
+        except sqlite3.Error as exc:  # the file went bad under us: show nothing, never crash
+            log.warning("could not read the call history: %s", exc)
+            return []
 
     @Slot()
     def refresh(self) -> None:
         HistoryViewModel.demo.set(self, self._service.demo)
         HistoryViewModel.rows.set(self, [row(e) for e in self._entries(self._search)])
+        # A damaged file moved aside, or history off for this run: said once, in the banner.
+        notice = self._service.take_notice()
+        if notice:
+            self.errorOccurred.emit(notice, "")
 
     @Slot(str)
     def setSearch(self, text: str) -> None:

@@ -206,3 +206,30 @@ def test_rows_survive_a_new_service_on_the_same_files(tmp_path: Path) -> None:
     assert [e.typed for e in HistoryStore.open(HistoryService(tmp_path).path(False)).entries()] == [
         "1"
     ]
+
+
+def test_a_history_that_breaks_during_the_run_is_reported_once(
+    qtbot: QtBot, service: HistoryService, vm: HistoryViewModel
+) -> None:
+    recorder = service.recorder(False)
+    store = service.store(False)
+    assert store is not None
+    store.close()  # every write fails from now on
+    with qtbot.waitSignal(vm.errorOccurred) as blocker:
+        recorder.on_call(CallSnapshot(CallState.CALLING_YOU, "+14255550100", call_id="x"))
+    assert "off for this run" in blocker.args[0]
+    with qtbot.assertNotEmitted(vm.errorOccurred):
+        vm.refresh()
+
+
+def test_a_damaged_file_is_reported_in_the_banner(
+    qtbot: QtBot, service: HistoryService, vm: HistoryViewModel
+) -> None:
+    service.path(False).parent.mkdir(parents=True)
+    service.path(False).write_bytes(b"garbage" * 500)
+    with qtbot.waitSignal(vm.errorOccurred) as blocker:
+        service.recorder(False).on_call(
+            CallSnapshot(CallState.CALLING_YOU, "+14255550100", call_id="x")
+        )
+    assert "moved aside" in blocker.args[0]
+    assert [r["outcome"] for r in vm.rows] == ["In progress"]
