@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
-from app.history.store import Entry, HistoryStore, HistoryUnavailable, history_path
+from app.history.store import (
+    Entry,
+    HistoryStore,
+    HistoryUnavailable,
+    duration_text,
+    history_path,
+)
 
 
 def _positive(text: str) -> int:
@@ -47,13 +53,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    whole = round(seconds)
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
-
-
 def table(entries: list[Entry]) -> str:
     rows = [("When (UTC)", "Number", "Who", "Duration", "Outcome", "Reason")]
     for e in entries:
@@ -61,9 +60,8 @@ def table(entries: list[Entry]) -> str:
         rows.append(
             (when, e.typed, e.answered_by or "", duration_text(e.duration_s), e.outcome, e.reason)
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
-        + ("  " + row[-1] if row[-1] else "")
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )

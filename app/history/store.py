@@ -96,6 +96,14 @@ class HistoryUnavailable(Exception):
     """History cannot be used this run (locked, unwritable, from a newer app); a plain sentence."""
 
 
+def duration_text(seconds: float | None) -> str:
+    """ "1:05", "1:02:03"; "" for a call that never connected."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(round(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.files import write_private_atomically
 from app.history.service import HistoryService
-from app.history.store import Entry, to_csv
+from app.history.store import Entry, duration_text, to_csv
 from app.viewmodel import phone
 from app.viewmodel.base import ViewModelBase
 from app.viewmodel.ports import SettingsStore
@@ -23,15 +23,6 @@ from app.viewmodel.protocols import CallSurface, DialerSurface
 log = logging.getLogger(__name__)
 
 IN_CALL = "Hang up first: a call is in progress."
-
-
-def duration_text(seconds: float | None) -> str:
-    """ "1:05", "1:02:03"; "" when the call never connected."""
-    if seconds is None:
-        return ""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def when_text(started_at: str) -> str:

@@ -11,12 +11,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.history.service import HistoryService
-from app.history.store import HistoryStore, Outcome
+from app.history.store import HistoryStore, Outcome, duration_text
 from app.settings import Settings
 from app.ucwa.calls import CallSnapshot, CallState
 from app.ucwa.status import ConnectionState
 from app.viewmodel.dialer import DialerViewModel
-from app.viewmodel.history import IN_CALL, HistoryViewModel, duration_text
+from app.viewmodel.history import IN_CALL, HistoryViewModel
 from app.viewmodel.ports import MemorySettingsStore
 from tests.ui.fakes import FakeCallViewModel
 from tests.viewmodel.fakes import FakeCallService
