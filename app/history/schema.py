@@ -36,11 +36,14 @@ def version(connection: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def migrate(connection: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:
-    """Bring the database up to ``len(migrations)``; each step commits with its version number.
+def migrate(connection: sqlite3.Connection, migrations: tuple[str, ...] | None = None) -> int:
+    """Bring the database up to ``len(migrations)`` (default: MIGRATIONS, read at call time);
+    each step commits together with its version number.
 
     Returns the version reached. Raises TooNew for a file from a newer app.
     """
+    if migrations is None:
+        migrations = MIGRATIONS
     current = version(connection)
     if current > len(migrations):
         raise TooNew(f"history file has version {current}; this app knows {len(migrations)}")

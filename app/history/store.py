@@ -24,10 +24,10 @@ import platformdirs
 
 from app.files import FILE_MODE, private_directory
 from app.history import schema
+from app.settings import APP_NAME
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "ucwa-phone"
 REAL_FILE = "history.sqlite"
 DEMO_FILE = "history-demo.sqlite"  # demo calls never mix with real ones
 MAX_ENTRIES = 10_000

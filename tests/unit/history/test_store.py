@@ -154,6 +154,24 @@ def test_a_version_1_file_is_migrated_to_a_new_version(tmp_path: Path) -> None:
     v1.close()
 
 
+def test_opening_a_version_1_file_runs_the_new_migration_and_keeps_the_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "history.sqlite"
+    v1 = HistoryStore.open(path)
+    _start(v1, typed="kept")
+    v1.close()
+    v2_step = "ALTER TABLE calls ADD COLUMN note TEXT NOT NULL DEFAULT ''"
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, v2_step))
+
+    v2 = HistoryStore.open(path)
+    assert [e.typed for e in v2.entries()] == ["kept"]
+    v2.close()
+    with sqlite3.connect(path) as db:
+        assert schema.version(db) == 2
+        assert "note" in {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+
+
 def test_a_failing_migration_leaves_the_old_version(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "h.sqlite", isolation_level=None)
     schema.migrate(db, schema.MIGRATIONS[:1])
