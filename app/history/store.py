@@ -13,6 +13,7 @@ import enum
 import io
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -108,6 +109,21 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_PHONE_LIKE = re.compile(r"[+-]?[\d\s().\-/]*")
+
+
+def _cell(value: object) -> object:
+    """A value a spreadsheet shows as text, never runs: names come from the server, and a cell
+    starting with = + - @ would be read as a formula. Phone numbers like "+1 425…" stay as they are.
+    """
+    if value is None:
+        return ""
+    formula = isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+    if formula and not _PHONE_LIKE.fullmatch(str(value)):
+        return "'" + str(value)
+    return value
+
+
 def to_csv(entries: Sequence[Entry]) -> str:
     """The entries as CSV with a header row (the export of the history view)."""
     out = io.StringIO()
@@ -115,7 +131,7 @@ def to_csv(entries: Sequence[Entry]) -> str:
     writer.writerow(FIELDS)
     for entry in entries:
         values = entry.as_dict()
-        writer.writerow(["" if values[f] is None else values[f] for f in FIELDS])
+        writer.writerow([_cell(values[f]) for f in FIELDS])
     return out.getvalue()
 
 

@@ -162,6 +162,20 @@ async def test_window_calls_go_to_the_history_file_of_their_account(
     assert await adapter.notice() is None
 
 
+@pytest.mark.anyio
+async def test_a_damaged_history_is_told_once_after_sign_in(tmp_path: Path) -> None:
+    history = HistoryService(tmp_path)
+    history.path(False).write_bytes(b"not a database" * 300)
+    account = Account(address="a@contoso.com", server="https://127.0.0.1:9/")
+    async with wiring.make_http(Settings()) as http:
+        adapter = wiring.SignInAdapter(http, Settings(), persistent=False, history=history)
+        session = await adapter.open_session(account, "pw", show_device_code=lambda _t: None)
+        notice = await adapter.notice()
+        assert notice is not None and "moved aside" in notice
+        assert await adapter.notice() is None
+        await session.aclose()
+
+
 class _Ended(asyncio.Event):
     """A session listener set once the call is over."""
 

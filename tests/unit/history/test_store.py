@@ -216,3 +216,19 @@ def test_csv_export_has_a_header_and_one_row_per_entry(tmp_path: Path) -> None:
         f'{row},"say ""hi"", 1",tel:+14255550100,,2026-01-02T03:04:05+00:00,,busy,'
         "The line was busy.",
     ]
+
+
+def test_csv_export_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
+    store = HistoryStore.open(tmp_path / "h.sqlite")
+    row = _start(store, typed="+1 (425) 555-0100")
+    store.finish(
+        row,
+        outcome=Outcome.CONNECTED,
+        reason="-2+3",
+        answered_by='=HYPERLINK("http://evil.example","Bob")',
+        duration_s=1.0,
+    )
+    [line] = to_csv(store.entries()).splitlines()[1:]
+    assert ",+1 (425) 555-0100," in line  # a number stays a number
+    assert """'=HYPERLINK(""http://evil.example"",""Bob"")""" in line
+    assert ",'-2+3" in line
