@@ -62,18 +62,21 @@ class CallRecorder(SessionListener):
         self._on_problem = on_problem
         self._monotonic = monotonic  # the session's clock: CallSnapshot.connected_at is on it
         self._typed: str | None = None
-        self._pending_typed = ""
+        self._sent: str | None = None
+        self._pending: tuple[str, str] = ("", "")  # (typed, sent) of the call being started
         self._row: int | None = None
         self._call_id: str | None = None
         self._answered_by: str | None = None
 
-    def dialing(self, typed: str) -> None:
-        """The number as the user typed it, for the call about to start."""
-        self._typed = typed
+    def dialing(self, typed: str, sent: str | None = None) -> None:
+        """The number as the user typed it (and the URI sent, when known) for the next call."""
+        self._typed = typed or None
+        self._sent = sent
 
     def dial_done(self) -> None:
         """start_call returned or raised: a number not used by now belongs to no call."""
         self._typed = None
+        self._sent = None
 
     def session_closed(self) -> None:
         """The session is gone: a call it never reported the end of counts as interrupted."""
@@ -117,20 +120,21 @@ class CallRecorder(SessionListener):
         if snapshot.call_id is not None and snapshot.call_id == self._call_id:
             return False  # a late snapshot of a call already written (or not recorded)
         self._call_id = snapshot.call_id
-        typed, self._typed = self._typed, None
+        typed, sent = self._typed, self._sent
+        self._typed = self._sent = None
         if snapshot.state.is_final and typed is None:
             return False  # the end of a call that started before we listened
         if not self._enabled():
             return False
-        self._pending_typed = typed or snapshot.number
+        self._pending = (typed or snapshot.number, sent or _uri(snapshot.number))
         return True
 
     def _record(self, store: HistoryStore, snapshot: CallSnapshot) -> None:
         if self._row is None:
             self._answered_by = None
             self._row = store.start(
-                typed=self._pending_typed,
-                sent=f"tel:{snapshot.number}",
+                typed=self._pending[0],
+                sent=self._pending[1],
                 call_id=snapshot.call_id,
                 started_at=utc_now(),
             )
@@ -157,3 +161,8 @@ class CallRecorder(SessionListener):
             self._answered_by = who
             store.answered(row, who)
             self._on_change()
+
+
+def _uri(number: str) -> str:
+    """A snapshot's number as a URI: "+14255550100" → "tel:+14255550100"; a URI stays as it is."""
+    return number if ":" in number else f"tel:{number}"

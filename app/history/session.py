@@ -16,8 +16,9 @@ class RecordingSession(UcwaSession):
         self.recorder = recorder
         self.add_listener(recorder)
 
-    async def start_call(self, number: str, callback: str | None = None) -> None:
-        self.recorder.dialing(number)
+    # Any: whatever UcwaSession.start_call accepts is passed on to it unchanged.
+    async def start_call(self, number: Any, callback: str | None = None) -> None:
+        self.recorder.dialing(*dialled(number))
         try:
             await super().start_call(number, callback)
         finally:
@@ -28,3 +29,15 @@ class RecordingSession(UcwaSession):
             await super().aclose()
         finally:
             self.recorder.session_closed()
+
+
+def dialled(number: object) -> tuple[str, str | None]:
+    """(as typed, as sent) for what start_call was given: the text itself, or a target object
+    that names the ``uri`` sent to the server and the ``display`` form the user saw."""
+    if isinstance(number, str):
+        return number, None
+    shown, uri = getattr(number, "display", None), getattr(number, "uri", None)
+    return (
+        shown if isinstance(shown, str) else "",
+        uri if isinstance(uri, str) else None,
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from app.history.recorder import CallRecorder
 from app.history.service import HistoryService
+from app.history.session import dialled
 from app.history.store import Entry, HistoryStore
 from app.ucwa.calls import CallSnapshot, CallState
 from app.ucwa.reasons import CallReason
@@ -171,3 +173,30 @@ def test_turning_history_off_opens_no_file(tmp_path: Path) -> None:
     recorder = service.recorder(False)
     recorder.on_call(snap(CallState.CALLING_YOU))
     assert not service.path(False).exists()
+
+
+def test_a_sip_address_is_stored_as_the_uri_it_is(store: HistoryStore) -> None:
+    recorder = CallRecorder(lambda: store)
+    recorder.dialing("bob@contoso.com")
+    recorder.on_call(CallSnapshot(CallState.CALLING_YOU, "sip:bob@contoso.com", call_id="s"))
+    assert (only(store).typed, only(store).sent) == ("bob@contoso.com", "sip:bob@contoso.com")
+
+
+def test_a_dial_target_object_gives_the_uri_sent_and_the_form_shown() -> None:
+    @dataclass(frozen=True)
+    class Target:
+        uri: str
+        display: str
+
+    assert dialled(Target("tel:+14255550100;ext=12", "+1 425-555-0100 x12")) == (
+        "+1 425-555-0100 x12",
+        "tel:+14255550100;ext=12",
+    )
+    assert dialled("(425) 555-0100") == ("(425) 555-0100", None)
+
+
+def test_the_uri_given_when_dialling_is_what_is_stored_as_sent(store: HistoryStore) -> None:
+    recorder = CallRecorder(lambda: store)
+    recorder.dialing("+1 425-555-0100 x12", "tel:+14255550100;ext=12")
+    recorder.on_call(snap(CallState.CALLING_YOU))
+    assert only(store).sent == "tel:+14255550100;ext=12"
