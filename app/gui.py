@@ -25,12 +25,13 @@ if TYPE_CHECKING:
 
     from app.demo_server import DemoAccount
     from app.diagnostics.checker import CheckTarget
+    from app.history.service import HistoryService
     from app.settings import Settings
     from app.ui.mainwindow import MainWindow
     from app.ui.single_instance import SingleInstance
     from app.ui.tray import Tray
     from app.viewmodel.diagnostics import DiagnosticsViewModel
-    from app.viewmodel.ports import Account
+    from app.viewmodel.ports import Account, SettingsStore
     from app.viewmodel.shell import AppViewModel
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ async def _amain(
 ) -> int:
     from app import settings as settings_module
     from app.demo_server import DemoServer
+    from app.history.service import HistoryService
     from app.viewmodel.ports import FileSettingsStore, MemorySettingsStore
     from app.viewmodel.shell import AppViewModel
     from app.wiring import SignInAdapter, make_http
@@ -202,8 +204,11 @@ async def _amain(
     # Demo and --server runs must not overwrite the user's recent numbers or callback choice.
     dialer_store = MemorySettingsStore(seeded) if demo or args.server else file_store
     http = make_http(settings, window=True)
+    # Read at each call: turning history off in the settings takes effect at once.
+    history = HistoryService(enabled=lambda: file_store.load().history_enabled)
+    history.demo = demo
     shell = AppViewModel(
-        signin_service=SignInAdapter(http, settings, persistent=True),
+        signin_service=SignInAdapter(http, settings, persistent=True, history=history),
         store=file_store,
         dialer_store=dialer_store,
         region=settings.default_region,
@@ -218,7 +223,7 @@ async def _amain(
     window: MainWindow | None = None
     tray: Tray | None = None
     try:
-        window = _make_window(shell, diagnostics)
+        window = _make_window(shell, history, file_store, diagnostics)
         restore_hooks = _install_error_hooks(window, loop)
         tray = _make_tray(shell, window)
         if not tray.vm.startHidden or args.link:
@@ -255,6 +260,7 @@ async def _amain(
         await shell.aclose()  # hang up if asked, cancel VM tasks, DELETE the application
         await http.aclose()
         await demo_server.astop()
+        history.close()
         restore_hooks()
         for sig in handled:
             loop.remove_signal_handler(sig)
@@ -264,10 +270,17 @@ async def _amain(
     return 0
 
 
-def _make_window(shell: AppViewModel, diagnostics: DiagnosticsViewModel) -> MainWindow:
+def _make_window(
+    shell: AppViewModel,
+    history: HistoryService,
+    store: SettingsStore,
+    diagnostics: DiagnosticsViewModel,
+) -> MainWindow:
     from app.ui.mainwindow import MainWindow
+    from app.viewmodel.history import HistoryViewModel
 
-    return MainWindow(shell, diagnostics=diagnostics)
+    history_vm = HistoryViewModel(history, shell.dialer, shell.call, store, shell)
+    return MainWindow(shell, history_vm, diagnostics=diagnostics)
 
 
 def _diagnostics(

@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("app.commands.login", "sign in and keep the tokens in the OS keyring"),
     "logout": ("app.commands.logout", "sign out; --forget removes every stored entry"),
     "doctor": ("app.commands.doctor", "test the connection step by step, with advice"),
+    "history": ("app.commands.history", "print the call history (--json, --limit N, --demo)"),
 }
 _VALUE_OPTIONS = {"--server", "--user", "--callback"}  # top-level options that take a value
 

@@ -45,6 +45,7 @@ class Settings:
     recent_numbers: tuple[str, ...] = ()
     start_minimised: bool = False  # start hidden in the tray (shown anyway when there is no tray)
     notifications: bool = True  # a desktop notification when a call ends unseen
+    history_enabled: bool = True  # record every call attempt in the call history
     endpoint_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property

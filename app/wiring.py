@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from app.auth.service import SignInService
     from app.auth.store import TokenStore
     from app.auth.webticket import PasswordPrompt
+    from app.history.recorder import CallRecorder
+    from app.history.service import HistoryService
     from app.ucwa.auth import TokenProvider
     from app.ucwa.session import UcwaSession
     from app.viewmodel.ports import Account, CallService
@@ -135,18 +137,27 @@ def session(
     settings: Settings,
     *,
     keep: bool,
+    recorder: CallRecorder | None = None,
     **options: Any,
 ) -> UcwaSession:
     """A UcwaSession for ``settings``' account; ``options`` go to UcwaSession as they are.
 
     ``keep=False``: discovery results stay in memory (demo servers listen on a new port every
     run: nothing worth remembering); otherwise they are cached on disk for the next start.
+    With a ``recorder`` every call attempt of the session goes into the call history.
     """
     from app.ucwa.discovery import FileDiscoveryCache, MemoryDiscoveryCache
     from app.ucwa.session import UcwaSession
 
     options.setdefault("discovery_cache", FileDiscoveryCache() if keep else MemoryDiscoveryCache())
-    return UcwaSession(
+    if recorder is not None:
+        from app.history.session import RecordingSession
+
+        options["recorder"] = recorder
+        cls: type[UcwaSession] = RecordingSession
+    else:
+        cls = UcwaSession
+    return cls(
         http,
         tokens,
         discovery_url=settings.discovery_url,
@@ -173,8 +184,10 @@ class SignInAdapter:
         *,
         persistent: bool,
         session_options: Mapping[str, Any] | None = None,
+        history: HistoryService | None = None,
     ) -> None:
         self._http = http
+        self._history = history  # the demo account's calls go to the demo file
         self._settings = settings
         self._persistent = persistent
         self._session_options = dict(session_options or {})  # tests: a faster injected sleep
@@ -221,14 +234,16 @@ class SignInAdapter:
             self._provider(account, password, show_device_code),
             self._account_settings(account),
             keep=self._keeps(account),
+            recorder=self._history.recorder(account.ephemeral) if self._history else None,
             **self._session_options,
         )
         return created
 
     async def notice(self) -> str | None:
-        if self._token_store is None:
-            return None
-        return await self._token_store.anotice()
+        notices = [self._history.take_notice() if self._history else None]
+        if self._token_store is not None:
+            notices.insert(0, await self._token_store.anotice())
+        return " ".join(n for n in notices if n) or None
 
     async def forget(self, account: Account) -> None:
         if not self._keeps(account):

@@ -33,9 +33,19 @@ def _offenders(package: str, forbidden: tuple[str, ...]) -> list[tuple[str, str]
     )
 
 
-@pytest.mark.parametrize("package", ["ucwa", "auth", "simulator"])
+@pytest.mark.parametrize("package", ["ucwa", "auth", "simulator", "history"])
 def test_core_packages_import_no_qt(package: str) -> None:
     assert _offenders(package, ("PySide6", "qasync", "app.ui", "app.viewmodel")) == []
+
+
+@pytest.mark.parametrize("package", ["ucwa", "auth", "simulator", "ui"])
+def test_call_history_is_used_only_by_view_models_commands_and_composition(package: str) -> None:
+    assert _offenders(package, ("app.history",)) == []
+
+
+def test_call_history_sits_above_the_client_and_below_everything_else() -> None:
+    composition = ("app.commands", "app.main", "app.gui", "app.wiring", "app.demo_server")
+    assert _offenders("history", ("app.auth", "app.simulator", *composition)) == []
 
 
 def test_simulator_never_imports_the_client() -> None:
@@ -91,8 +101,8 @@ def _imports_of(path: Path) -> set[tuple[str, str]]:
 
 def test_core_packages_load_without_qt_at_runtime() -> None:
     code = (
-        "import sys, pkgutil, importlib, app.ucwa, app.auth, app.simulator\n"
-        "for pkg in (app.ucwa, app.auth, app.simulator):\n"
+        "import sys, pkgutil, importlib, app.ucwa, app.auth, app.simulator, app.history\n"
+        "for pkg in (app.ucwa, app.auth, app.simulator, app.history):\n"
         "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
         "        importlib.import_module(m.name)\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in {'PySide6', 'qasync'}]\n"

@@ -16,6 +16,7 @@ from typing import Any, TextIO, TypeVar
 import httpx
 
 from app import settings as settings_mod
+from app.history.service import HistoryService
 from app.ucwa import (
     AuthenticationError,
     CallAction,
@@ -294,22 +295,33 @@ async def _call(
             installed.append(sig)
     account = _account(settings, target)
     keep = not target.demo  # the demo account: no keyring, discovery not cached on disk
+    history = HistoryService(enabled=lambda: settings.history_enabled)
     session = make_session(
         http,
         token_provider(http, account, keep=keep, password=target.password, interaction="none"),
         account,
         keep=keep,
+        recorder=history.recorder(target.demo),
         user_agent="UcwaPhone/0.1 (cli)",
     )
     session.add_listener(listener)
+    _history_notice(history)
     try:
         return await _place(session, listener, args, interrupted, settings)
     finally:
         try:
             await session.aclose()  # deletes the application: the server ends any call in it
         finally:
+            _history_notice(history)
+            history.close()
             for sig in installed:  # a second Ctrl-C while leaving stops us the default way
                 loop.remove_signal_handler(sig)
+
+
+def _history_notice(history: HistoryService) -> None:
+    notice = history.take_notice()
+    if notice:
+        print(f"ucwa-phone call: {notice}", file=sys.stderr, flush=True)
 
 
 class _Interrupted(Exception):

@@ -21,7 +21,7 @@ import locale
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
 import phonenumbers
@@ -79,6 +79,8 @@ class DialTarget:
     kind: DialKind
     uri: str
     display: str
+    typed: str = field(default="", compare=False)
+    """What the person typed, pasted or clicked ("" when not known): kept for the call history."""
 
     @property
     def needs_dial_plan(self) -> bool:
@@ -131,6 +133,10 @@ def region_of(number: str) -> str | None:
 def dial_target(text: str, region: str | None = None) -> DialTarget:
     """The target for what a person typed, pasted or clicked; InvalidNumber (one plain
     sentence) for anything that cannot be called. National numbers are read in ``region``."""
+    return replace(_dial_target(text, region), typed=text.strip())
+
+
+def _dial_target(text: str, region: str | None) -> DialTarget:
     if not isinstance(text, str) or not text.strip():
         raise InvalidNumber(EMPTY_INPUT)
     if len(text) > MAX_INPUT:

@@ -26,10 +26,11 @@ from app.ui.banner import DemoBadge, ErrorBanner
 from app.ui.call_view import CallControls, CallView
 from app.ui.diagnostics_dialog import DiagnosticsDialog
 from app.ui.dialer_view import CallbackSelector, DialerView
+from app.ui.history_view import HistoryView
 from app.ui.qtutil import named
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.signin_view import SignInView
-from app.viewmodel.protocols import DiagnosticsSurface, ShellSurface
+from app.viewmodel.protocols import DiagnosticsSurface, HistorySurface, ShellSurface
 
 DIAL_CHARS = frozenset("0123456789*#+")
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         shell: ShellSurface,
+        history: HistorySurface | None = None,
         parent: QWidget | None = None,
         *,
         diagnostics: DiagnosticsSurface | None = None,
@@ -67,6 +69,10 @@ class MainWindow(QMainWindow):
         self._shell = shell
         self._diagnostics = diagnostics
         self.diagnosticsDialog: DiagnosticsDialog | None = None
+        self._history = history  # None: no call history (views tested without one)
+        self._history_view: HistoryView | None = None
+        if history is not None:
+            history.errorOccurred.connect(shell.showError)
         self._restyling = False
         self._settings: SettingsDialog | None = None
         self._confirm: QMessageBox | None = None
@@ -189,6 +195,12 @@ class MainWindow(QMainWindow):
         menu.addAction(self.holdAction)
         menu.addAction(self.hangUpAction)
         menu.addAction(self.redialAction)
+        if self._history is not None:
+            self.historyAction = self._action(
+                self.tr("Call &history…"), ["Ctrl+Y"], self.show_history,
+                self.tr("Show the calls made so far"),
+            )  # fmt: skip
+            menu.addAction(self.historyAction)
         menu.addSeparator()
         menu.addAction(self.quitAction)
         account = self.menuBar().addMenu(self.tr("&Account"))
@@ -313,7 +325,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_settings(self) -> None:
         if self._settings is None:
-            self._settings = SettingsDialog(self._shell, self)
+            self._settings = SettingsDialog(self._shell, self, history=self._history)
         # show(), not open() (window-modal) nor exec() (a nested loop that re-enters asyncio).
         if self._settings.isVisible():  # already open somewhere behind: bring it forward
             self._settings.raise_()
@@ -336,6 +348,21 @@ class MainWindow(QMainWindow):
     @property
     def settings_dialog(self) -> SettingsDialog | None:
         return self._settings
+
+    @Slot()
+    def show_history(self) -> None:
+        if self._history is None:
+            return
+        if self._history_view is None:
+            self._history_view = HistoryView(self._history, self)
+        if self._history_view.isVisible():
+            self._history_view.raise_()
+            self._history_view.activateWindow()
+        self._history_view.show()
+
+    @property
+    def history_view(self) -> HistoryView | None:
+        return self._history_view
 
     @Slot()
     def ask_hang_up(self) -> None:

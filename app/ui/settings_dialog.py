@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 from app.ui.dialer_view import CallbackSelector
 from app.ui.qtutil import named
 from app.ui.signin_view import METHOD_LABELS
-from app.viewmodel.protocols import SettingsSurface, ShellSurface
+from app.viewmodel.protocols import HistorySurface, SettingsSurface, ShellSurface
 
 
 def _problem_label(parent: QWidget, name: str) -> QLabel:
@@ -47,10 +48,18 @@ def _show(label: QLabel, text: str) -> None:
 class SettingsDialog(QDialog):
     """Shown with open()/show(), never exec(): a nested event loop would re-enter asyncio tasks."""
 
-    def __init__(self, shell: ShellSurface, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        shell: ShellSurface,
+        parent: QWidget | None = None,
+        *,
+        history: HistorySurface | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self._shell = shell
+        self._history = history
+        self._confirm: QMessageBox | None = None
         self.setWindowTitle(self.tr("Settings — UCWA Phone"))
         self.setModal(False)
         self.setMinimumWidth(380)
@@ -161,6 +170,8 @@ class SettingsDialog(QDialog):
         layout.addWidget(account)
         layout.addWidget(connection)
         layout.addWidget(desktop)
+        if history is not None:
+            layout.addWidget(self._history_group(history))
         layout.addStretch(1)
         layout.addWidget(buttons)
 
@@ -231,6 +242,57 @@ class SettingsDialog(QDialog):
     @property
     def file_dialog(self) -> QFileDialog | None:
         return self._file_dialog
+
+    def _history_group(self, history: HistorySurface) -> QGroupBox:
+        group = QGroupBox(self.tr("Call history"), self)
+        self.historyCheck = named(
+            QCheckBox(self.tr("&Keep a history of my calls"), group), "settingsHistory"
+        )
+        self.historyCheck.setChecked(history.enabled)
+        self.deleteHistoryButton = named(
+            QPushButton(self.tr("&Delete history…"), group), "settingsDeleteHistory"
+        )
+        self.deleteHistoryButton.setAccessibleDescription(
+            self.tr("Delete the stored call history from this computer")
+        )
+        row = QHBoxLayout(group)
+        row.addWidget(self.historyCheck)
+        row.addStretch(1)
+        row.addWidget(self.deleteHistoryButton)
+        self.historyCheck.toggled.connect(history.setEnabled)
+        history.enabledChanged.connect(self.historyCheck.setChecked)
+        self.deleteHistoryButton.clicked.connect(self.ask_delete_history)
+        return group
+
+    @Slot()
+    def ask_delete_history(self) -> None:
+        history = self._history
+        if history is None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Delete call history"),
+            self.tr("Delete the call history (real and demo calls) from this computer?"),
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("confirmDeleteHistory")
+        delete = box.addButton(self.tr("Delete"), QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def done(_result: int) -> None:
+            self._confirm = None
+            if box.clickedButton() is delete:
+                history.deleteHistory()
+            box.deleteLater()
+
+        box.finished.connect(done)
+        self._confirm = box
+        box.open()  # never exec(): a nested loop would re-enter the asyncio tasks
+
+    @property
+    def confirm_box(self) -> QMessageBox | None:
+        return self._confirm
 
     @Slot()
     def refresh(self) -> None:

@@ -200,6 +200,79 @@ class FakeCallViewModel(_FakeBase):
         self._record("hangUp")
 
 
+class FakeHistoryViewModel(_FakeBase):
+    rowsChanged = Signal(list)
+    searchChanged = Signal(str)
+    messageChanged = Signal(str)
+    enabledChanged = Signal(bool)
+    demoChanged = Signal(bool)
+
+    _defaults = {  # noqa: RUF012
+        "rows": [],
+        "search": "",
+        "message": "",
+        "enabled": True,
+        "demo": False,
+    }
+    rows = _prop("rows", list, rowsChanged)
+    search = _prop("search", str, searchChanged)
+    message = _prop("message", str, messageChanged)
+    enabled = _prop("enabled", bool, enabledChanged)
+    demo = _prop("demo", bool, demoChanged)
+    export_result = True
+
+    @Slot()
+    def refresh(self) -> None:
+        self._record("refresh")
+
+    @Slot(str)
+    def setSearch(self, text: str) -> None:
+        self._record("setSearch", text)
+        self.set(search=text)
+
+    @Slot(int)
+    def redial(self, entry_id: int) -> None:
+        self._record("redial", entry_id)
+
+    @Slot(int)
+    def deleteEntry(self, entry_id: int) -> None:
+        self._record("deleteEntry", entry_id)
+
+    @Slot()
+    def clearAll(self) -> None:
+        self._record("clearAll")
+
+    @Slot(str, result=bool)
+    def exportCsv(self, path: str) -> bool:
+        self._record("exportCsv", path)
+        return self.export_result
+
+    @Slot(bool)
+    def setEnabled(self, enabled: bool) -> None:
+        self._record("setEnabled", enabled)
+        self.set(enabled=enabled)
+
+    @Slot()
+    def deleteHistory(self) -> None:
+        self._record("deleteHistory")
+
+
+def history_row(entry_id: int, number: str, **extra: Any) -> dict[str, Any]:
+    """A row as HistoryViewModel.rows has it."""
+    row: dict[str, Any] = {
+        "id": entry_id,
+        "number": number,
+        "dial": number.replace(" ", "").replace("-", ""),
+        "who": "",
+        "when": "2026-01-02 03:04",
+        "duration": "",
+        "outcome": "Busy",
+        "reason": "The line was busy.",
+    }
+    row.update(extra)
+    return row
+
+
 class FakeSignInViewModel(_FakeBase):
     addressChanged = Signal(str)
     serverChanged = Signal(str)

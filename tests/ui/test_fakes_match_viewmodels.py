@@ -13,6 +13,7 @@ from app.viewmodel import protocols
 from app.viewmodel.call import CallViewModel
 from app.viewmodel.diagnostics import DiagnosticsViewModel
 from app.viewmodel.dialer import DialerViewModel
+from app.viewmodel.history import HistoryViewModel
 from app.viewmodel.ports import CallService, SignInService
 from app.viewmodel.properties import NotifyProperty
 from app.viewmodel.settings import SettingsViewModel
@@ -30,6 +31,7 @@ PAIRS = [
     (SettingsViewModel, fakes.FakeSettingsViewModel, protocols.SettingsSurface),
     (TrayViewModel, fakes.FakeTrayViewModel, protocols.TraySurface),
     (DiagnosticsViewModel, fakes.FakeDiagnosticsViewModel, protocols.DiagnosticsSurface),
+    (HistoryViewModel, fakes.FakeHistoryViewModel, protocols.HistorySurface),
 ]
 # The child view-models the shell hands to the views (plain attributes, not Qt members).
 CHILDREN = {AppViewModel: {"dialer", "call", "signin", "settings"}}

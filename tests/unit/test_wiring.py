@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,11 @@ import pytest
 from app import wiring
 from app.auth.errors import ProviderError
 from app.auth.store import Kind, TokenStore
+from app.history.service import HistoryService
 from app.settings import Settings
 from app.simulator import SimConfig, Simulator
 from app.simulator.serve import SimServer
-from app.ucwa import ConnectionState
+from app.ucwa import CallSnapshot, ConnectionState, SessionStatus
 from app.ucwa.auth import AuthChallenge
 from app.viewmodel.ports import Account
 
@@ -127,3 +129,59 @@ def test_the_password_comes_from_the_environment_only_when_set(
 )
 def test_a_bare_server_name_gets_the_autodiscovery_path(server: str, url: str) -> None:
     assert wiring.discovery_url(server) == url
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("ephemeral", [True, False], ids=["demo account", "real account"])
+async def test_window_calls_go_to_the_history_file_of_their_account(
+    tmp_path: Path, ephemeral: bool, sim_server: SimServer, sim_credentials: tuple[str, str]
+) -> None:
+    user, password = sim_credentials
+    history = HistoryService(tmp_path)
+    account = Account(address=user, server=sim_server.discovery_url, user=user, ephemeral=ephemeral)
+    async with wiring.make_http(Settings()) as http:
+        adapter = wiring.SignInAdapter(http, Settings(), persistent=False, history=history)
+        session = await adapter.open_session(account, password, show_device_code=lambda _t: None)
+        try:
+            ended = _Ended()
+            session.add_listener(ended)
+            await session.sign_in()
+            await session.start_call("(425) 555-0101", "+14255550123")  # busy
+            async with asyncio.timeout(10):
+                await ended.wait()
+        finally:
+            await session.aclose()
+    store = history.store(ephemeral, create=False)
+    assert store is not None and not history.path(not ephemeral).exists()
+    [entry] = store.entries()
+    assert (entry.typed, entry.sent, entry.outcome) == (
+        "(425) 555-0101",
+        "tel:+14255550101",
+        "busy",
+    )
+    assert await adapter.notice() is None
+
+
+@pytest.mark.anyio
+async def test_a_damaged_history_is_told_once_after_sign_in(tmp_path: Path) -> None:
+    history = HistoryService(tmp_path)
+    history.path(False).write_bytes(b"not a database" * 300)
+    account = Account(address="a@contoso.com", server="https://127.0.0.1:9/")
+    async with wiring.make_http(Settings()) as http:
+        adapter = wiring.SignInAdapter(http, Settings(), persistent=False, history=history)
+        session = await adapter.open_session(account, "pw", show_device_code=lambda _t: None)
+        notice = await adapter.notice()
+        assert notice is not None and "moved aside" in notice
+        assert await adapter.notice() is None
+        await session.aclose()
+
+
+class _Ended(asyncio.Event):
+    """A session listener set once the call is over."""
+
+    def on_status(self, status: SessionStatus) -> None:
+        pass
+
+    def on_call(self, snapshot: CallSnapshot) -> None:
+        if snapshot.state.is_final:
+            self.set()

@@ -1,0 +1,1 @@
+"""Call history: every call attempt in a private SQLite file, its recorder, and its files."""
