@@ -162,7 +162,7 @@ async def _amain(
     from app.demo_server import DemoServer
     from app.viewmodel.ports import FileSettingsStore, MemorySettingsStore
     from app.viewmodel.shell import AppViewModel
-    from app.wiring import SignInAdapter, make_http
+    from app.wiring import CaBundleUnreadable, SignInAdapter, make_http
 
     loop = asyncio.get_running_loop()
     quit_requested = asyncio.Event()
@@ -178,7 +178,15 @@ async def _amain(
     seeded = settings.replace(callback_number=args.callback or settings.callback_number)
     # Demo and --server runs must not overwrite the user's recent numbers or callback choice.
     dialer_store = MemorySettingsStore(seeded) if demo or args.server else file_store
-    http = make_http(settings, window=True)
+    trust_problem: str | None = None
+    try:
+        http = make_http(settings, window=True)
+    except CaBundleUnreadable as exc:
+        # The window still opens to say so. System trust alone never trusts more than the user
+        # asked for; a server signed by the missing private CA is simply refused.
+        trust_problem = str(exc)
+        log.error("%s", trust_problem)
+        http = make_http(settings.replace(ca_bundle=None), window=True)
     shell = AppViewModel(
         signin_service=SignInAdapter(http, settings, persistent=True),
         store=file_store,
@@ -191,6 +199,8 @@ async def _amain(
     detach: Callable[[], None] | None = None
     demo_server = DemoServer()
     window: MainWindow | None = None
+    if trust_problem is not None:
+        shell.showError(trust_problem)
     try:
         window = _make_window(shell)
         restore_hooks = _install_error_hooks(window, loop)
@@ -201,14 +211,21 @@ async def _amain(
         instance.set_handler(window.present)  # later launches and macOS hand their links here
         if on_ready is not None:
             detach = on_ready(Running(window, shell, quit_requested.set))
+        account: Account | None = None
+        password: str | None = None
         if demo:
             account, password = _demo_account(await demo_server.astart())
             # Once a real account is set up the demo session is gone: stop its simulator too.
             shell.signin.accountSaved.connect(demo_server.stop_soon)
-        else:
+        elif trust_problem is None:
             account, password = _startup_account(args, settings)
             shell.signin.signInFailed.connect(shell.requestSetup)  # the form asks what is missing
-        shell.signin.sign_in_with(account, password, save=False)
+        else:
+            # Signing in without the bundle would only end in "untrusted certificate", which
+            # would replace the message that names the real cause.
+            shell.requestSetup()
+        if account is not None:
+            shell.signin.sign_in_with(account, password, save=False)
         await quit_requested.wait()
     finally:
         # In order: stop taking links, leave the server, then close what the session used.
