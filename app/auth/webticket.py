@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from app.auth.deadlines import GRANT_DEADLINE_S, grant_too_slow
 from app.auth.errors import (
     AccountLocked,
     AuthError,
@@ -56,8 +57,10 @@ class WebTicketProvider:
         password_prompt: PasswordPrompt | None = None,
         remember_password: bool = False,
         clock: Callable[[], float] = time.time,
+        grant_deadline_s: float = GRANT_DEADLINE_S,
     ) -> None:
         register_secret(password)
+        self._grant_deadline = grant_deadline_s
         self._http = http
         self.username = username
         self._password = password or None
@@ -179,12 +182,16 @@ class WebTicketProvider:
         log.info("requesting a web ticket for %s from %s", self.username, host_of(token_url))
         self.grants += 1
         try:
-            response = await self._http.post(
-                token_url,
-                data=form,
-                headers={"Accept": "application/json"},
-                follow_redirects=False,  # a redirect must never carry the password elsewhere
-            )
+            # The whole exchange, body included: per-read timeouts never fire on a slow drip.
+            async with asyncio.timeout(self._grant_deadline):
+                response = await self._http.post(
+                    token_url,
+                    data=form,
+                    headers={"Accept": "application/json"},
+                    follow_redirects=False,  # a redirect must never carry the password elsewhere
+                )
+        except TimeoutError:
+            raise grant_too_slow(host_of(token_url), self._grant_deadline) from None
         except httpx.HTTPError as exc:
             raise unreachable(token_url, exc) from None
         body = _json_body(response)
