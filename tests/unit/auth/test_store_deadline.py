@@ -17,7 +17,7 @@ from app.auth.store import NO_KEYRING_NOTICE, Kind, TokenStore
 class HungKeyring(keyring.backend.KeyringBackend):
     """Like a Secret Service whose D-Bus call never returns (until the test releases it)."""
 
-    priority = 1  # type: ignore[assignment]  # keyring declares it as a classproperty
+    priority = 0  # type: ignore[assignment]  # 0: never picked by keyring's own auto-selection
 
     def __init__(self) -> None:
         super().__init__()
