@@ -187,7 +187,7 @@ async def _amain(
     from app.history.service import HistoryService
     from app.viewmodel.ports import FileSettingsStore, MemorySettingsStore
     from app.viewmodel.shell import AppViewModel
-    from app.wiring import SignInAdapter, make_http
+    from app.wiring import CaBundleUnreadable, SignInAdapter, make_http
 
     loop = asyncio.get_running_loop()
     quit_requested = asyncio.Event()
@@ -203,7 +203,15 @@ async def _amain(
     seeded = settings.replace(callback_number=args.callback or settings.callback_number)
     # Demo and --server runs must not overwrite the user's recent numbers or callback choice.
     dialer_store = MemorySettingsStore(seeded) if demo or args.server else file_store
-    http = make_http(settings, window=True)
+    trust_problem: str | None = None
+    try:
+        http = make_http(settings, window=True)
+    except CaBundleUnreadable as exc:
+        # The window still opens to say so. System trust alone never trusts more than the user
+        # asked for; a server signed by the missing private CA is simply refused.
+        trust_problem = str(exc)
+        log.error("%s", trust_problem)
+        http = make_http(settings.replace(ca_bundle=None), window=True)
     # Read at each call: turning history off in the settings takes effect at once.
     history = HistoryService(enabled=lambda: file_store.load().history_enabled)
     history.demo = demo
@@ -222,6 +230,8 @@ async def _amain(
     demo_server = DemoServer()
     window: MainWindow | None = None
     tray: Tray | None = None
+    if trust_problem is not None:
+        shell.showError(trust_problem)
     try:
         window = _make_window(shell, history, file_store, diagnostics)
         restore_hooks = _install_error_hooks(window, loop)
@@ -236,16 +246,23 @@ async def _amain(
         instance.set_handler(window.present)  # later launches and macOS hand their links here
         if on_ready is not None:
             detach = on_ready(Running(window, shell, quit_requested.set))
+        account: Account | None = None
+        password: str | None = None
         if demo:
             started = await demo_server.astart()
             account, password = _demo_account(started)
             demo_check.append(_demo_check(started))
             # Once a real account is set up the demo session is gone: stop its simulator too.
             shell.signin.accountSaved.connect(demo_server.stop_soon)
-        else:
+        elif trust_problem is None:
             account, password = _startup_account(args, settings)
             shell.signin.signInFailed.connect(shell.requestSetup)  # the form asks what is missing
-        shell.signin.sign_in_with(account, password, save=False)
+        else:
+            # Signing in without the bundle would only end in "untrusted certificate", which
+            # would replace the message that names the real cause.
+            shell.requestSetup()
+        if account is not None:
+            shell.signin.sign_in_with(account, password, save=False)
         await quit_requested.wait()
     finally:
         # In order: stop taking links, leave the server, then close what the session used.

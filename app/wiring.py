@@ -58,19 +58,36 @@ def env_password() -> str | None:
     return password
 
 
+class CaBundleUnreadable(OSError):
+    """The CA bundle named in the settings or by --ca-bundle cannot be used; the message says
+    which file and why, in a sentence the window and the commands show as it is."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"The CA bundle {path} cannot be read: {reason}.")
+        self.path = path
+
+
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     """System trust plus the user's private CA bundle (httpx 0.28 deprecates verify=<path>).
 
-    Raises OSError (or ssl.SSLError, one of them) when the bundle cannot be read.
+    Raises CaBundleUnreadable when the bundle is missing, unreadable or holds no certificate.
     """
     context = ssl.create_default_context()
     if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except ssl.SSLError:  # an OSError too, but its strerror is None
+            raise CaBundleUnreadable(ca_bundle, "it holds no PEM certificate") from None
+        except OSError as exc:
+            raise CaBundleUnreadable(ca_bundle, exc.strerror or str(exc)) from None
     return context
 
 
 def make_http(settings: Settings, *, window: bool = False) -> httpx.AsyncClient:
-    """The client for the UCWA server and the sign-in endpoints (system CAs + the bundle)."""
+    """The client for the UCWA server and the sign-in endpoints (system CAs + the bundle).
+
+    Raises CaBundleUnreadable (see ``tls_context``).
+    """
     verify = tls_context(settings.ca_bundle)
     if window:
         return httpx.AsyncClient(timeout=WINDOW_TIMEOUT, limits=WINDOW_LIMITS, verify=verify)

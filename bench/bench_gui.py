@@ -1,5 +1,9 @@
 """GUI benchmarks: start to signed in, idle RSS and CPU, server state change → indicator repainted.
 
+RSS and import time are reported for the demo (simulator in-process) and for a real server (the
+simulator in another process, so the app holds only what a real sign-in needs), beside the floor
+of a bare PySide6 window.
+
 Every figure comes from the real app run as a subprocess with ``QT_QPA_PLATFORM=offscreen``
 through bench/gui_driver.py, which starts it as `ucwa-phone` does and attaches to the window
 through ``app.gui.run``'s ``on_ready`` callback: it prints ``BENCH <event> <time.monotonic()>``
@@ -10,6 +14,7 @@ child's timestamps compare with ours.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import statistics
@@ -123,6 +128,102 @@ def _startup(runs: int) -> tuple[list[float], list[float]]:
     return shown, signed_in
 
 
+@contextmanager
+def _separate_simulator() -> Iterator[tuple[str, str, str]]:
+    """`ucwa-phone sim` in its own process on loopback (plain http, which a user may choose
+    explicitly for a loopback server): yields its discovery URL, user and password."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "sim", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = json.loads(proc.stdout.readline())
+        yield line["discovery"], line["user"], line["password"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _real_mode_idle() -> tuple[float, float]:
+    """(start → window shown s, idle RSS MB after sign-in) of the window signed in to a real
+    server: the simulator runs in another process, so nothing of it is in the app's."""
+    with (
+        _separate_simulator() as (discovery, user, password),
+        app("--server", discovery, "--user", user, env={"UCWA_PHONE_PASSWORD": password}) as a,
+    ):
+        shown = a.wait_for("shown") - a.started
+        a.wait_for("signed_in")
+        time.sleep(2.0)  # let start-up work (phones list, first activity report) finish
+        return shown, a.rss_mb()
+
+
+_BARE_WINDOW = """
+import os, sys
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+qt = QApplication([])
+window = QMainWindow()
+body = QWidget()
+layout = QVBoxLayout(body)
+for i in range(13):
+    layout.addWidget(QPushButton(f"button {i}") if i % 2 else QLabel(f"label {i}"))
+window.setCentralWidget(body)
+window.show()
+for _ in range(20):
+    qt.processEvents()
+for line in open(f"/proc/{os.getpid()}/status"):
+    if line.startswith("VmRSS:"):
+        print(int(line.split()[1]) / 1024)
+"""
+
+
+def _bare_window_rss() -> float:
+    """The floor: a bare PySide6 window with 13 widgets, nothing of the app."""
+    done = subprocess.run(
+        [sys.executable, "-c", _BARE_WINDOW],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return float(done.stdout.split()[-1])
+
+
+# What each mode imports before its window signs in (the demo adds its simulator and web stack).
+_REAL_IMPORTS = "app.gui app.wiring app.ui.mainwindow app.viewmodel.shell app.ucwa.session"
+_DEMO_IMPORTS = _REAL_IMPORTS + " app.demo_server app.simulator.simulator app.simulator.serve"
+
+
+def _import_ms(modules: str) -> float:
+    """Cumulative import time of ``modules`` in a fresh interpreter (python -X importtime)."""
+    code = "import " + ", ".join(modules.split())
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    total_us = 0
+    for line in done.stderr.splitlines():
+        # "import time: self [us] | cumulative | imported package"; top level has no indent.
+        parts = line.split("|")
+        if len(parts) == 3 and parts[0].startswith("import time:") and parts[2][1:2] != " ":
+            cumulative = parts[1].strip()
+            if cumulative.isdigit():
+                total_us += int(cumulative)
+    return total_us / 1000
+
+
 def _idle(seconds: float) -> tuple[float, float]:
     with app() as a:
         a.wait_for("signed_in")
@@ -202,6 +303,9 @@ def run(quick: bool) -> list[Row]:
     runs, idle_s, calls = (3, 10.0, 6) if quick else (9, 60.0, 24)
     shown, signed_in = _startup(runs)
     rss, cpu = _idle(idle_s)
+    real_shown, real_rss = _real_mode_idle()
+    bare_rss = _bare_window_rss()
+    real_import, demo_import = _import_ms(_REAL_IMPORTS), _import_ms(_DEMO_IMPORTS)
     lat = _repaint_latencies(calls)
     return [
         (f"start → window shown, median of {runs}", f"{statistics.median(shown):.2f} s", ""),
@@ -211,6 +315,15 @@ def run(quick: bool) -> list[Row]:
             "< 1.5 s",
         ),
         ("idle RSS after sign-in (demo, simulator in-process)", f"{rss:.0f} MB", "< 120 MB"),
+        ("start → window shown (real server)", f"{real_shown:.2f} s", ""),
+        (
+            "idle RSS after sign-in (real server in another process)",
+            f"{real_rss:.0f} MB",
+            "≤ 100 MB",
+        ),
+        ("RSS of a bare PySide6 window with 13 widgets (floor)", f"{bare_rss:.0f} MB", ""),
+        ("import time of the real-mode modules (-X importtime)", f"{real_import:.0f} ms", ""),
+        ("import time of the demo-mode modules (-X importtime)", f"{demo_import:.0f} ms", ""),
         (f"CPU while idle over {idle_s:.0f} s", f"{cpu:.2f} %", "< 1 %"),
         (
             f"server state change → indicator repainted, p99 of {len(lat)}",

@@ -7,6 +7,7 @@ on stdout:
 - ``shown`` (the window is up), ``signed_in``, ``connection <value>`` (any other connection state)
 - ``number <text>`` (the dialer's number changed), ``state <value>`` (the call's state)
 - ``paint <value>`` (the state indicator's first repaint after that state)
+- ``banner <text>`` (the error banner's text, also when it was already set at start)
 
 and reads commands on stdin: ``dial NUMBER``, ``hold``, ``resume``, ``hangup``, ``quit`` (EOF on
 stdin quits as well). Used by bench/bench_gui.py and the app's lifecycle tests.
@@ -60,8 +61,11 @@ class Probe:
         shell.call.stateChanged.connect(self._on_state)
         shell.connectionStateChanged.connect(self._on_connection)
         shell.dialer.numberChanged.connect(lambda number: emit("number", number))
+        shell.errorTextChanged.connect(lambda text: emit("banner", text))
         self._loop.add_reader(sys.stdin.fileno(), self._on_stdin)
         emit("shown")
+        if shell.errorText:
+            emit("banner", shell.errorText)
         if shell.signedIn:
             emit("signed_in")
 

@@ -11,13 +11,10 @@ import time
 import webbrowser
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-import msal
-import msal.authority
-import requests
-
+from app.auth.deadlines import GRANT_DEADLINE_S, grant_too_slow
 from app.auth.errors import (
     AccountLocked,
     AuthError,
@@ -34,7 +31,13 @@ from app.auth.tokens import AccessToken, parse_expires_in
 from app.httpbody import DOCUMENT_LIMIT, decode_json
 from app.logs import register_secret
 
+if TYPE_CHECKING:
+    # msal, requests and cryptography cost ~20 MB: imported only when a server asks for Azure AD.
+    import msal
+    import requests
+
 log = logging.getLogger(__name__)
+_R = TypeVar("_R")
 
 # What the operations of a call-via-work session need (the table lives in app/auth/scopes.py).
 DEFAULT_SCOPES: tuple[str, ...] = REQUIRED_SCOPES
@@ -63,23 +66,32 @@ class DeviceCode:
 DeviceCodeCallback = Callable[[DeviceCode], None]
 
 
-class _VerifySession(requests.Session):
-    """Keeps env proxies, but REQUESTS_CA_BUNDLE must not replace a CA bundle we were given."""
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """What msal's HTTP layer raises when the identity provider cannot be reached (an ``except``
+    evaluates this only when something was raised, by which time msal is loaded anyway)."""
+    import requests
 
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        settings: dict[str, Any] = super().merge_environment_settings(
-            url, proxies, stream, verify, cert
-        )
-        settings["verify"] = self.verify
-        return settings
+    return (requests.RequestException,)
 
 
 def http_session(ca_bundle: str | None) -> requests.Session:
     """The requests session msal uses; with ``ca_bundle`` that file alone decides trust."""
+    import requests
+
+    class VerifySession(requests.Session):
+        """Keeps env proxies, but REQUESTS_CA_BUNDLE must not replace a bundle we were given."""
+
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> dict[str, Any]:
+            settings: dict[str, Any] = super().merge_environment_settings(
+                url, proxies, stream, verify, cert
+            )
+            settings["verify"] = self.verify
+            return settings
+
     if ca_bundle:
-        session = _VerifySession()
+        session = VerifySession()
         session.verify = ca_bundle
         return session
     return requests.Session()
@@ -137,6 +149,7 @@ class MsalProvider:
         timeout_s: float = 30.0,
         interactive_timeout_s: float = 300.0,
         clock: Callable[[], float] = time.time,
+        grant_deadline_s: float = GRANT_DEADLINE_S,
     ) -> None:
         self.authority = authority.rstrip("/") if authority else None
         self.client_id = client_id
@@ -148,7 +161,8 @@ class MsalProvider:
         self._ca_bundle = ca_bundle
         self._timeout = timeout_s
         self._interactive_timeout = interactive_timeout_s
-        self._cache = msal.SerializableTokenCache()
+        self._grant_deadline = grant_deadline_s
+        self._cache: msal.SerializableTokenCache | None = None  # made on first use: see imports
         self._cache_loaded = False
         self._apps: dict[tuple[str, str], msal.PublicClientApplication] = {}
         self._lock = asyncio.Lock()
@@ -157,6 +171,14 @@ class MsalProvider:
         self._issued: dict[str, AccessToken] = {}  # per resource: the last token handed out
         self.signed_in_as: str | None = None
         self.last_source: str | None = None  # "cache" / "identity_provider" (for tests, -v logs)
+
+    @property
+    def _token_cache(self) -> msal.SerializableTokenCache:
+        if self._cache is None:
+            import msal
+
+            self._cache = msal.SerializableTokenCache()
+        return self._cache
 
     @property
     def _cache_account(self) -> str:
@@ -234,21 +256,25 @@ class MsalProvider:
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             _register_cache_secrets(data)
-            self._cache.deserialize(blob)
+            self._token_cache.deserialize(blob)
         except (ValueError, TypeError, AttributeError):
             log.warning("discarding an unreadable stored Azure AD cache; sign in again")
-            self._cache = msal.SerializableTokenCache()
+            self._cache = None  # a fresh one on next use
             self._store.delete(Kind.MSAL_CACHE, self._cache_account)
 
     def _save_cache(self) -> None:
         # Written back only when msal changed it: every write is a D-Bus round trip.
-        if self._store is None or not self._cache.has_state_changed:
+        cache = self._cache
+        if self._store is None or cache is None or not cache.has_state_changed:
             return
-        blob = self._cache.serialize()
-        self._cache.has_state_changed = False
+        blob = cache.serialize()
+        cache.has_state_changed = False
         self._store.set(Kind.MSAL_CACHE, self._cache_account, blob)
 
     def _build_app(self, authority: str, client_id: str) -> msal.PublicClientApplication:
+        import msal
+        import msal.authority
+
         host = urlsplit(authority).hostname or ""
         known = host in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS
         return msal.PublicClientApplication(
@@ -257,7 +283,7 @@ class MsalProvider:
             # Instance discovery asks login.microsoftonline.com about the host: only for its own.
             instance_discovery=None if known else False,
             http_client=http_session(self._ca_bundle),
-            token_cache=self._cache,
+            token_cache=self._token_cache,
             timeout=self._timeout,
         )
 
@@ -302,7 +328,7 @@ class MsalProvider:
         self._save_cache()
         if forget and self._store is not None:
             self._store.delete(Kind.MSAL_CACHE, self._cache_account)
-        self._cache = msal.SerializableTokenCache()
+        self._cache = None
         self._apps.clear()
         self._cache_loaded = forget
         self.signed_in_as = None
@@ -316,12 +342,25 @@ class MsalProvider:
 
     # -- loop parts ---------------------------------------------------------------------------
 
+    async def _round_trip(self, url: str, call: Callable[..., _R], *args: Any, **kw: Any) -> _R:
+        """``call`` in a worker thread, given up after the grant deadline (msal's own timeout is
+        per read: a server dripping one byte at a time never trips it). The thread finishes on
+        its own; its result is dropped."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(call, *args, **kw), self._grant_deadline
+            )
+        except TimeoutError:
+            raise grant_too_slow(host_of(url), self._grant_deadline) from None
+
     async def _app(self, authority: str, client_id: str) -> msal.PublicClientApplication:
         key = (authority, client_id)
         if key not in self._apps:
             try:
-                self._apps[key] = await asyncio.to_thread(self._build_app, authority, client_id)
-            except requests.RequestException as exc:
+                self._apps[key] = await self._round_trip(
+                    authority, self._build_app, authority, client_id
+                )
+            except _network_errors() as exc:
                 raise unreachable(authority, exc) from None
             except ValueError as exc:
                 log.warning("Azure AD authority %s rejected: %s", authority, exc)
@@ -335,8 +374,10 @@ class MsalProvider:
         self, app: msal.PublicClientApplication, scopes: list[str], *, force: bool
     ) -> dict[str, Any] | None:
         try:
-            return await asyncio.to_thread(self._silent_sync, app, scopes, force)
-        except requests.RequestException as exc:
+            return await self._round_trip(
+                self.authority or "", self._silent_sync, app, scopes, force
+            )
+        except _network_errors() as exc:
             raise unreachable(self.authority or "", exc) from None
 
     async def _interactive(
@@ -348,7 +389,7 @@ class MsalProvider:
         if mode == "browser" or (mode == "auto" and browser_available()):
             try:
                 return await asyncio.to_thread(self._browser_sync, app, scopes)
-            except requests.RequestException as exc:
+            except _network_errors() as exc:
                 raise unreachable(self.authority or "", exc) from None
         return await self._device_code(app, scopes)
 
@@ -356,8 +397,10 @@ class MsalProvider:
         self, app: msal.PublicClientApplication, scopes: list[str]
     ) -> dict[str, Any]:
         try:
-            flow: dict[str, Any] = await asyncio.to_thread(app.initiate_device_flow, scopes=scopes)
-        except requests.RequestException as exc:
+            flow: dict[str, Any] = await self._round_trip(
+                self.authority or "", app.initiate_device_flow, scopes=scopes
+            )
+        except _network_errors() as exc:
             raise unreachable(self.authority or "", exc) from None
         if "user_code" not in flow:
             raise _result_error(flow, host_of(self.authority or ""))
@@ -374,7 +417,7 @@ class MsalProvider:
             self.on_device_code(code)
         try:
             return await asyncio.to_thread(self._device_flow_sync, app, flow)
-        except requests.RequestException as exc:
+        except _network_errors() as exc:
             raise unreachable(self.authority or "", exc) from None
         finally:
             # Cancelled while waiting: let the worker thread stop at its next poll.

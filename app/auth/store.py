@@ -9,6 +9,8 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import keyring
 import keyring.backend
@@ -16,8 +18,11 @@ import keyring.backends.chainer
 import keyring.backends.fail
 import keyring.errors
 
+from app.auth.deadlines import KEYRING_DEADLINE_S
 from app.httpbody import DOCUMENT_LIMIT, decode_json
 from app.logs import register_secret
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,52 @@ def _pick_backend(
     return None if _is_unusable(chosen) else chosen
 
 
+class KeyringTimeout(Exception):
+    """The keyring did not answer within its deadline (a hung D-Bus service, a stuck unlock)."""
+
+
+class _BoundedKeyring:
+    """A backend whose every call returns (or raises KeyringTimeout) within ``deadline_s``.
+
+    Each call runs in its own daemon thread: a call that never returns leaves only that thread
+    behind, and does not keep the process from exiting (a thread pool would be joined at exit).
+    """
+
+    def __init__(self, backend: keyring.backend.KeyringBackend, deadline_s: float) -> None:
+        self.backend = backend
+        self._deadline = deadline_s
+
+    def _bounded(self, call: Callable[..., _T], *args: str) -> _T:
+        done = threading.Event()
+        outcome: list[tuple[bool, object]] = []
+
+        def work() -> None:
+            try:
+                outcome.append((True, call(*args)))
+            except BaseException as exc:  # handed to the waiting caller as it is
+                outcome.append((False, exc))
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="keyring-call", daemon=True).start()
+        if not done.wait(self._deadline):
+            raise KeyringTimeout(f"the keyring did not answer within {self._deadline:g} s")
+        ok, value = outcome[0]
+        if not ok:
+            assert isinstance(value, BaseException)
+            raise value
+        return value  # type: ignore[return-value]  # what ``call`` returned
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._bounded(self.backend.get_password, service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._bounded(self.backend.set_password, service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._bounded(self.backend.delete_password, service, username)
+
+
 class TokenStore:
     """Keyring-backed secret store under one service name; thread-safe and never raises on IO.
 
@@ -78,13 +129,15 @@ class TokenStore:
         *,
         service: str = SERVICE,
         chunk_chars: int | None = None,
+        deadline_s: float = KEYRING_DEADLINE_S,
     ) -> None:
         self.service = service
+        self._deadline = deadline_s
         self._chunk_override = max(64, chunk_chars) if chunk_chars else None
         self._chunk = CHUNK_CHARS
         self._lock = threading.RLock()
         self._requested = backend
-        self._backend: keyring.backend.KeyringBackend | None = None
+        self._backend: _BoundedKeyring | None = None
         self._probed = False
         self._memory: dict[str, str] = {}
         self._notice: str | None = None
@@ -101,7 +154,7 @@ class TokenStore:
     @property
     def backend_name(self) -> str:
         backend = self._ensure_backend()
-        return "memory" if backend is None else type(backend).__module__
+        return "memory" if backend is None else type(backend.backend).__module__
 
     @property
     def notice(self) -> str | None:
@@ -207,14 +260,16 @@ class TokenStore:
     def _key(kind: Kind, account: str) -> str:
         return f"{Kind(kind).value}/{account.strip().lower() or '-'}"
 
-    def _ensure_backend(self) -> keyring.backend.KeyringBackend | None:
+    def _ensure_backend(self) -> _BoundedKeyring | None:
         with self._lock:
             if self._probed:
                 return self._backend
             self._probed = True
+            backend: _BoundedKeyring | None = None
             try:
-                backend = _pick_backend(self._requested)
-                if backend is not None:
+                picked = _pick_backend(self._requested)
+                if picked is not None:
+                    backend = _BoundedKeyring(picked, self._deadline)
                     # Opens the D-Bus connection / unlocks the collection now, not mid-sign-in.
                     backend.get_password(self.service, _INDEX)
             except Exception as exc:
@@ -223,8 +278,8 @@ class TokenStore:
             if backend is None:
                 self._set_memory_only()
             else:
-                log.info("secrets kept in the keyring backend %s", type(backend).__module__)
-                self._chunk = self._chunk_override or _chunk_limit(backend)
+                log.info("secrets kept in the keyring backend %s", type(backend.backend).__module__)
+                self._chunk = self._chunk_override or _chunk_limit(backend.backend)
             self._backend = backend
             return backend
 
@@ -238,7 +293,7 @@ class TokenStore:
         log.warning("keyring failed (%s: %s); keeping secrets in memory", type(exc).__name__, exc)
         self._set_memory_only()
 
-    def _read(self, backend: keyring.backend.KeyringBackend, key: str) -> str | None:
+    def _read(self, backend: _BoundedKeyring, key: str) -> str | None:
         header = backend.get_password(self.service, key)
         if header is None:
             return None
@@ -269,12 +324,12 @@ class TokenStore:
             return None
         return value
 
-    def _discard(self, backend: keyring.backend.KeyringBackend, key: str, why: str) -> None:
+    def _discard(self, backend: _BoundedKeyring, key: str, why: str) -> None:
         # The value itself is never logged: it may be a token.
         log.warning("discarding %s keyring entry %r of %s; sign in again", why, key, self.service)
         self._erase(backend, key)
 
-    def _write(self, backend: keyring.backend.KeyringBackend, key: str, value: str) -> None:
+    def _write(self, backend: _BoundedKeyring, key: str, value: str) -> None:
         old_count = self._chunk_count(backend, key)
         inline = _MAGIC + "inline:" + value
         if len(inline) <= self._chunk:
@@ -291,7 +346,7 @@ class TokenStore:
         for i in range(new_count + 1, old_count + 1):
             self._delete_raw(backend, f"{key}#{i}")
 
-    def _chunk_count(self, backend: keyring.backend.KeyringBackend, key: str) -> int:
+    def _chunk_count(self, backend: _BoundedKeyring, key: str) -> int:
         header = backend.get_password(self.service, key)
         if header is None:
             return 0
@@ -301,7 +356,7 @@ class TokenStore:
         except ValueError:
             return 0
 
-    def _erase(self, backend: keyring.backend.KeyringBackend, key: str) -> None:
+    def _erase(self, backend: _BoundedKeyring, key: str) -> None:
         count = self._chunk_count(backend, key)
         self._delete_raw(backend, key)
         # Past the count the header named (or with no readable header) delete until a miss, so
@@ -315,11 +370,11 @@ class TokenStore:
                     break
             i += 1
 
-    def _delete_raw(self, backend: keyring.backend.KeyringBackend, key: str) -> None:
+    def _delete_raw(self, backend: _BoundedKeyring, key: str) -> None:
         with contextlib.suppress(keyring.errors.PasswordDeleteError):  # already gone
             backend.delete_password(self.service, key)
 
-    def _index(self, backend: keyring.backend.KeyringBackend) -> list[str]:
+    def _index(self, backend: _BoundedKeyring) -> list[str]:
         raw = backend.get_password(self.service, _INDEX)
         if raw is None:
             return []
@@ -333,12 +388,12 @@ class TokenStore:
             return []
         return [str(k) for k in keys]
 
-    def _index_add(self, backend: keyring.backend.KeyringBackend, key: str) -> None:
+    def _index_add(self, backend: _BoundedKeyring, key: str) -> None:
         keys = self._index(backend)
         if key not in keys:
             backend.set_password(self.service, _INDEX, json.dumps([*keys, key]))
 
-    def _index_remove(self, backend: keyring.backend.KeyringBackend, key: str) -> None:
+    def _index_remove(self, backend: _BoundedKeyring, key: str) -> None:
         keys = self._index(backend)
         if key in keys:
             keys.remove(key)

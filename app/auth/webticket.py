@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from app.auth.deadlines import GRANT_DEADLINE_S, grant_too_slow
 from app.auth.errors import (
     AccountLocked,
     AuthError,
@@ -64,8 +65,10 @@ class WebTicketProvider:
         password_prompt: PasswordPrompt | None = None,
         remember_password: bool = False,
         clock: Callable[[], float] = time.time,
+        grant_deadline_s: float = GRANT_DEADLINE_S,
     ) -> None:
         register_secret(password)
+        self._grant_deadline = grant_deadline_s
         self._http = http
         self.username = username
         self._password = password or None
@@ -199,11 +202,15 @@ class WebTicketProvider:
                 data=form,
                 headers={"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
             )
-            # A redirect must never carry the password elsewhere: none is followed.
-            streamed = await self._http.send(request, follow_redirects=False, stream=True)
-            raw = await read_capped(streamed, DOCUMENT_LIMIT, truncate=True)
+            # The whole exchange, body included: per-read timeouts never fire on a slow drip.
+            async with asyncio.timeout(self._grant_deadline):
+                # A redirect must never carry the password elsewhere: none is followed.
+                streamed = await self._http.send(request, follow_redirects=False, stream=True)
+                raw = await read_capped(streamed, DOCUMENT_LIMIT, truncate=True)
         except BodyError:
             raw = b""  # compressed in a way we cannot read: judged by its status alone
+        except TimeoutError:
+            raise grant_too_slow(host_of(token_url), self._grant_deadline) from None
         except httpx.HTTPError as exc:
             raise unreachable(token_url, exc) from None
         response = with_body(streamed, raw)

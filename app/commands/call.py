@@ -32,7 +32,14 @@ from app.ucwa import (
     UcwaSession,
 )
 from app.ucwa.dialing import DialTarget, dial_target, phone_number, resolve_region
-from app.wiring import PASSWORD_ENV, discovery_url, env_password, make_http, token_provider
+from app.wiring import (
+    PASSWORD_ENV,
+    CaBundleUnreadable,
+    discovery_url,
+    env_password,
+    make_http,
+    token_provider,
+)
 from app.wiring import session as make_session
 
 _T = TypeVar("_T")
@@ -272,6 +279,8 @@ async def _main(args: argparse.Namespace) -> int:
             http = await stack.enter_async_context(_http(args, settings))
         except _Usage as exc:
             return _fail(str(exc), EXIT_USAGE)
+        except CaBundleUnreadable as exc:
+            return _fail(str(exc), EXIT_SESSION)
         except OSError as exc:  # the demo simulator could not start, a CA bundle is unreadable
             return _fail(f"cannot start: {exc}", EXIT_SESSION)
         return await _call(http, settings, target, printer, args)

@@ -16,6 +16,7 @@ from app.settings import Settings
 from app.ucwa.errors import UcwaError
 from app.wiring import (
     PASSWORD_ENV,
+    CaBundleUnreadable,
     discovery_url,
     env_password,
     make_http,
@@ -99,7 +100,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _login(settings: Settings, interaction: Interaction) -> int:
-    async with make_http(settings) as http:
+    try:
+        http = make_http(settings)
+    except CaBundleUnreadable as exc:
+        print(f"ucwa-phone login: {exc}", file=sys.stderr)
+        return 3  # like `call`: the session could not be set up
+    async with http:
         service = sign_in_service(
             http,
             settings,

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "MICROSOFT_SIGN_IN_HOSTS",
+    "OUTER_DEADLINES",
     "REQUEST_DEADLINE",
     "AuthChallenge",
     "RenewsEarly",
@@ -102,19 +103,30 @@ REQUEST_DEADLINE: contextvars.ContextVar[tuple[asyncio.Timeout, float] | None] =
 )
 
 
+# Deadlines around several requests (discovery as a whole) pause the same way, and resume with
+# the time they had left.
+OUTER_DEADLINES: contextvars.ContextVar[tuple[asyncio.Timeout, ...]] = contextvars.ContextVar(
+    "ucwa_outer_deadlines", default=()
+)
+
+
 @contextlib.contextmanager
 def _deadline_paused() -> Iterator[None]:
+    now = asyncio.get_running_loop().time()
+    outer = [(d, (d.when() or now) - now) for d in OUTER_DEADLINES.get() if not d.expired()]
+    for deadline, _left in outer:
+        deadline.reschedule(None)
     current = REQUEST_DEADLINE.get()
-    if current is None:
-        yield
-        return
-    deadline, budget = current
-    deadline.reschedule(None)
+    if current is not None:
+        current[0].reschedule(None)
     try:
         yield
     finally:
-        if not deadline.expired():
-            deadline.reschedule(asyncio.get_running_loop().time() + budget)
+        now = asyncio.get_running_loop().time()
+        if current is not None and not current[0].expired():
+            current[0].reschedule(now + current[1])
+        for deadline, left in outer:
+            deadline.reschedule(now + left)
 
 
 def loopback_only(url_origin: str) -> bool:

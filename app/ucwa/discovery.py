@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
@@ -15,6 +16,7 @@ import platformdirs
 
 from app.files import write_private_atomically
 from app.httpbody import DOCUMENT_LIMIT, BodyError, decode_json
+from app.ucwa.auth import OUTER_DEADLINES
 from app.ucwa.errors import (
     RemoteProtocolError,
     ServerError,
@@ -40,6 +42,9 @@ __all__ = [
 ]
 
 MAX_HOPS: Final = 5
+# Discovery as a whole: every entry point and every hop, bodies included, in seconds. Per-read
+# timeouts never fire against a server that drips one byte at a time; this bounds the total.
+DISCOVERY_DEADLINE_S: Final = 30.0
 # Skype for Business Online hands users between these; trusted like the user's own domain
 # (docs/protocol.md §2.2).
 MICROSOFT_ONLINE_DOMAINS: Final = ("online.lync.com", "infra.lync.com")
@@ -276,8 +281,38 @@ async def discover(
     allowed_domains: Sequence[str] = (),
     rules: TrustRules | None = None,
     max_hops: int = MAX_HOPS,
+    deadline_s: float = DISCOVERY_DEADLINE_S,
 ) -> Discovered:
-    """Find the ``applications`` URL; raises DiscoveryError, TransportError, AuthenticationError."""
+    """Find the ``applications`` URL; raises DiscoveryError, TransportError, AuthenticationError.
+
+    All of it ends within ``deadline_s``: past that, TransportError says the server is too slow.
+    """
+    try:
+        async with asyncio.timeout(deadline_s) as deadline:
+            # Paused while a person signs in (a device code, a browser): see auth.OUTER_DEADLINES.
+            token = OUTER_DEADLINES.set((*OUTER_DEADLINES.get(), deadline))
+            try:
+                return await _discover(
+                    transport, address, discovery_url, allowed_domains, rules, max_hops
+                )
+            finally:
+                OUTER_DEADLINES.reset(token)
+    except TimeoutError:
+        where = sip_domain(address) if address else httpx.URL(discovery_url or "").host
+        raise TransportError(
+            f"Discovery for {where} did not finish within {deadline_s:g} seconds; "
+            "the server answers too slowly. Try again later."
+        ) from None
+
+
+async def _discover(
+    transport: Transport,
+    address: str | None,
+    discovery_url: str | None,
+    allowed_domains: Sequence[str],
+    rules: TrustRules | None,
+    max_hops: int,
+) -> Discovered:
     if discovery_url:
         refusal = plain_http_refusal(discovery_url)
         if refusal is not None:

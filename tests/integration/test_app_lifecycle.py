@@ -104,6 +104,34 @@ def test_bad_callback_number_is_refused_before_anything_starts() -> None:
     assert "--callback" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_missing_ca_bundle_opens_the_window_with_the_reason(
+    tmp_path: Path, sim_server: Any, sim: Any
+) -> None:
+    from app import settings as settings_module
+
+    missing = tmp_path / "gone" / "corp-ca.pem"
+    settings_module.save(
+        settings_module.Settings(
+            address="alice@contoso.com",
+            discovery_url=sim_server.discovery_url,
+            ca_bundle=str(missing),
+        )
+    )
+    proc = _start_app()
+    try:
+        lines = _wait_for_line(proc, "BENCH banner")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert f"The CA bundle {missing} cannot be read: No such file or directory." in lines[-1]
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert sim.request_log == []  # nothing was sent with the trust the user did not ask for
+
+
 def test_server_mode_signs_in_calls_and_quits_deleting_the_application(
     sim_server: Any, sim: Any, sim_credentials: tuple[str, str]
 ) -> None:

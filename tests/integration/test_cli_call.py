@@ -216,6 +216,22 @@ def test_tls_needs_the_ca_and_names_the_host(sim: Simulator) -> None:
         assert lines(out)[-1]["state"] == "ended"
 
 
+def test_a_missing_ca_bundle_is_one_sentence_and_exit_3(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "ca.pem"
+    code, _out, err = call(
+        "+14255550106",
+        "--server",
+        "https://127.0.0.1:9/",
+        "--user",
+        "alice@contoso.com",
+        "--ca-bundle",
+        str(missing),
+    )
+    assert code == 3
+    assert f"The CA bundle {missing} cannot be read: No such file or directory." in err
+    assert "Traceback" not in err
+
+
 # -- interruption and a silent server -----------------------------------------------------------
 
 

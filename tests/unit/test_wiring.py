@@ -93,9 +93,20 @@ async def test_a_private_ca_bundle_is_trusted_and_nothing_else_is() -> None:
                 await http.get(server.discovery_url)
 
 
-def test_an_unreadable_ca_bundle_is_an_os_error(tmp_path: Path) -> None:
-    with pytest.raises(OSError):
-        wiring.make_http(Settings(ca_bundle=str(tmp_path / "missing.pem")))
+def test_a_missing_ca_bundle_is_named_with_the_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.pem"
+    with pytest.raises(wiring.CaBundleUnreadable) as caught:
+        wiring.make_http(Settings(ca_bundle=str(missing)))
+    assert str(caught.value) == (
+        f"The CA bundle {missing} cannot be read: No such file or directory."
+    )
+
+
+def test_a_ca_bundle_without_certificates_is_named_too(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    with pytest.raises(wiring.CaBundleUnreadable, match=f"The CA bundle {junk} cannot be read"):
+        wiring.make_http(Settings(ca_bundle=str(junk)))
 
 
 def test_the_window_gives_up_on_a_dead_server_sooner_than_a_command() -> None:

@@ -1,0 +1,62 @@
+"""Real-server mode loads neither the Azure AD stack nor the simulator until they are needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The window's composition for a real server, as app.gui builds it, up to the session that
+# would sign in (nothing is sent: no event loop runs the sign-in).
+_SCRIPT = """
+import asyncio, json, sys
+from PySide6.QtWidgets import QApplication
+import app.gui  # noqa: F401  (the window's process module, as ucwa-phone loads it)
+from app.settings import Settings
+from app.ui.mainwindow import MainWindow
+from app.viewmodel.ports import Account, MemorySettingsStore
+from app.viewmodel.shell import AppViewModel
+from app.wiring import SignInAdapter, make_http
+
+qt = QApplication([])
+settings = Settings(address="alice@contoso.com", discovery_url="https://lyncdiscover.contoso.com/")
+
+async def compose():
+    http = make_http(settings, window=True)
+    adapter = SignInAdapter(http, settings, persistent=True)
+    shell = AppViewModel(signin_service=adapter, store=MemorySettingsStore(settings), demo=False)
+    window = MainWindow(shell)
+    window.show()
+    account = Account(address="alice@contoso.com", server=settings.discovery_url,
+                      user="alice@contoso.com")
+    session = await adapter.open_session(account, "pw", show_device_code=lambda _t: None)
+    await session.aclose()
+    await http.aclose()
+
+asyncio.run(compose())
+print(json.dumps(sorted(sys.modules)))
+"""
+
+HEAVY = ("msal", "requests", "cryptography", "starlette", "uvicorn", "app.simulator")
+
+
+def test_the_real_mode_window_and_session_load_no_azure_ad_stack_and_no_simulator() -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "app.wiring" in modules and "app.ucwa.session" in modules  # it did build a session
+    loaded = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    assert loaded == []
