@@ -18,7 +18,7 @@ from app.ucwa.discovery import MemoryDiscoveryCache
 from tests.helpers.clientrig import Recorder, signed_in_client
 from tests.helpers.tokens import PasswordGrant
 
-BASE = "http://sim.test"
+BASE = "http://127.0.0.1"  # plain http only on loopback (docs/protocol.md §3.4)
 
 
 @pytest.fixture
