@@ -31,7 +31,7 @@ from app.ucwa.discovery import (
     discover,
     trust_rules,
 )
-from app.ucwa.errors import AuthenticationError, ServerError, UcwaError
+from app.ucwa.errors import AuthenticationError, UcwaError
 from app.ucwa.eventchannel import EventChannel
 from app.ucwa.eventdecoding import decode_answer
 from app.ucwa.links import origin, with_params
@@ -260,7 +260,7 @@ async def _walk(
         return "created"
 
     async def make_me_available() -> str:
-        return await _make_me_available(transport, application)
+        return await application.make_me_available_or_raise()
 
     async def first_poll() -> str:
         return await _first_poll(transport, application, poll_wait_s)
@@ -273,20 +273,6 @@ async def _walk(
     ):
         if not await check.attempt(step, action):
             return
-
-
-async def _make_me_available(transport: Transport, application: Application) -> str:
-    """Strict where the session is lenient: a refusal is shown, not only logged."""
-    href = application.me.link("makeMeAvailable") if application.me is not None else None
-    if href is None:
-        return "not offered by the server (calls still work)"
-    try:
-        await transport.post_json(href, {"supportedModalities": ["PhoneAudio"]})
-    except ServerError as exc:
-        if (exc.subcode or "").casefold() != "alreadyexists":
-            raise
-        return "already available"
-    return "available"
 
 
 async def _first_poll(transport: Transport, application: Application, wait_s: float) -> str:

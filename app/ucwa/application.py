@@ -197,10 +197,20 @@ class Application:
         not assumed. A refusal is logged, not fatal: a server that offers the links anyway still
         works.
         """
+        try:
+            await self.make_me_available_or_raise()
+        except ServerError as exc:
+            log.info("makeMeAvailable refused: %s", exc)
+        except TransportError as exc:
+            log.info("makeMeAvailable failed: %s", exc)
+
+    async def make_me_available_or_raise(self) -> str:
+        """``make_me_available`` for callers that must show a refusal (the connection check):
+        ServerError / TransportError propagate; returns what happened, in words."""
         href = self.me.link("makeMeAvailable") if self.me is not None else None
         href = href or self._available_href
         if href is None:
-            return
+            return "not offered by the server (calls still work)"
         self._available_href = href
         body: dict[str, object] = {
             "supportedModalities": ["PhoneAudio"],
@@ -209,20 +219,19 @@ class Application:
         number = await self._callback_number()
         if number:
             body["phoneNumber"] = number
+        outcome = "available"
         try:
             await self._transport.post_json(href, body)
         except ServerError as exc:
             if (exc.subcode or "").casefold() != "alreadyexists":
-                log.info("makeMeAvailable refused: %s", exc)
-                return
-        except TransportError as exc:
-            log.info("makeMeAvailable failed: %s", exc)
-            return
+                raise
+            outcome = "already available"
         self.available = True
         try:
             await self.reread()
         except (ServerError, TransportError, RemoteProtocolError) as exc:
             log.info("could not read the application after makeMeAvailable: %s", exc)
+        return outcome
 
     def activity_href(self) -> str | None:
         """Where to report activity (``me`` first, then the application), if offered."""
