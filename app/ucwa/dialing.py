@@ -10,10 +10,10 @@ and desktop links all call ``dial_target``; the server's own phone lists go thro
   plan on the server completes;
 * ``sip:user@domain``: a person's SIP address.
 
-One exception: a ``tel:`` number that the server itself lists for a contact (``dial_target_from_server``)
-but that phonenumbers does not think complete, e.g. ``tel:+1425554321;ext=54321``, is passed
-through as ``tel:[+]<digits>[;ext=<digits>]`` for the server's dial plan: the server is the
-authority on its own numbers.
+One exception: a ``tel:`` number that the server itself lists for a contact
+(``dial_target_from_server``) but that phonenumbers does not think complete, such as
+``tel:+1425554321;ext=54321``, is passed through as ``tel:[+]<digits>[;ext=<digits>]`` for
+the server's dial plan: the server is the authority on its own numbers.
 
 Links (``tel:``, ``callto:``, ``sip:``) are RFC 3966/3261 URIs: percent-escapes are decoded once,
 parameters are split off (``;ext=``, ``;phone-context=``, ``;user=phone``), and visual separators
