@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from app.ucwa.dialing import DialTarget, dial_target, dial_target_from_server
+from app.ucwa.dialing import DialTarget, dial_target, dial_target_from_server, is_link
 from app.ucwa.errors import (
     InvalidNumber,
     LocalProtocolError,
@@ -29,6 +29,7 @@ __all__ = [
     "MAX_QUERY",
     "Contact",
     "ContactNumber",
+    "is_name_query",
     "parse_contact",
     "parse_search",
     "search_href",
@@ -90,6 +91,25 @@ class Contact:
             return [(number.kind, number.target) for number in self.numbers]
         sip = self.sip_target
         return [("sip", sip)] if sip is not None else []
+
+
+def is_name_query(text: str, region: str | None = None) -> bool:
+    """Whether typed text is a name (or part of an e-mail address) to look up, not a number.
+
+    Letters make it a name, unless it is a link or a number the policy accepts with letters in
+    it ("425 555 0100 ext. 12"). Something with an @ is searched even when it is a complete SIP
+    address: the person behind it may list numbers. Digits and + alone are always a number.
+    """
+    text = text.strip()
+    if not any(ch.isalpha() for ch in text) or len(text) > MAX_QUERY or is_link(text):
+        return False
+    if "@" in text:
+        return True
+    try:
+        dial_target(text, region)
+    except InvalidNumber:
+        return True
+    return False
 
 
 def _text(resource: Resource, name: str) -> str:

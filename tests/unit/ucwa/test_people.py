@@ -9,7 +9,7 @@ import pytest
 from app.ucwa.dialing import DialKind
 from app.ucwa.errors import LocalProtocolError, SearchNotAllowed, ServerError
 from app.ucwa.models import parse_resource
-from app.ucwa.people import parse_search, search_people
+from app.ucwa.people import is_name_query, parse_search, search_people
 
 BASE = "https://lync.contoso.com"
 APP = "/ucwa/oauth/v1/applications/833"
@@ -178,3 +178,22 @@ async def test_server_without_people_search_says_so() -> None:
     bare = parse_resource({"rel": "application", "_links": {"self": {"href": APP}}}, BASE)
     with pytest.raises(LocalProtocolError, match="no address-book search"):
         await search_people(bare, BASE, FakeServer().get_json, "carol")
+
+
+@pytest.mark.parametrize(
+    ("text", "is_name"),
+    [
+        ("car", True),
+        ("Carol Diaz", True),
+        ("carol@con", True),
+        ("carol@contoso.com", True),
+        ("  ", False),
+        ("+1 425 555", False),
+        ("4255550100", False),
+        ("425 555 0100 ext. 12", False),
+        ("tel:+14255550100", False),
+        ("sip:carol@contoso.com", False),
+    ],
+)
+def test_letters_mean_a_name_to_look_up_digits_a_number(text: str, is_name: bool) -> None:
+    assert is_name_query(text, "US") is is_name
