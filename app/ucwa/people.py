@@ -96,12 +96,13 @@ class Contact:
 def is_name_query(text: str, region: str | None = None) -> bool:
     """Whether typed text is a name (or part of an e-mail address) to look up, not a number.
 
-    Letters make it a name, unless it is a link or a number the policy accepts with letters in
-    it ("425 555 0100 ext. 12"). Something with an @ is searched even when it is a complete SIP
-    address: the person behind it may list numbers. Digits and + alone are always a number.
+    It starts with a letter, and is neither a link nor text the number policy accepts with
+    letters in it ("x123" extension forms). Something with an @ is searched even when it is a
+    complete SIP address: the person behind it may list numbers. Text starting with a digit,
+    + or ( is a number being typed ("425 555 0100 ext. 12", or a typo after one).
     """
     text = text.strip()
-    if not any(ch.isalpha() for ch in text) or len(text) > MAX_QUERY or is_link(text):
+    if not text or not text[0].isalpha() or len(text) > MAX_QUERY or is_link(text):
         return False
     if "@" in text:
         return True

@@ -14,6 +14,7 @@ from app.viewmodel.call import CallViewModel
 from app.viewmodel.dialer import DialerViewModel
 from app.viewmodel.ports import CallService, SignInService
 from app.viewmodel.properties import NotifyProperty
+from app.viewmodel.search import SearchViewModel
 from app.viewmodel.shell import AppViewModel
 from app.viewmodel.signin import SignInViewModel
 from tests.ui import fakes
@@ -21,12 +22,13 @@ from tests.viewmodel.fakes import FakeCallService, FakeSignInService
 
 PAIRS = [
     (DialerViewModel, fakes.FakeDialerViewModel, protocols.DialerSurface),
+    (SearchViewModel, fakes.FakeSearchViewModel, protocols.SearchSurface),
     (CallViewModel, fakes.FakeCallViewModel, protocols.CallSurface),
     (SignInViewModel, fakes.FakeSignInViewModel, protocols.SignInSurface),
     (AppViewModel, fakes.FakeAppViewModel, protocols.ShellSurface),
 ]
 # The child view-models the shell hands to the views (plain attributes, not Qt members).
-CHILDREN = {AppViewModel: {"dialer", "call", "signin"}}
+CHILDREN = {AppViewModel: {"dialer", "call", "signin"}, DialerViewModel: {"search"}}
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def test_the_fake_shell_hands_out_the_fake_children() -> None:
     assert isinstance(shell.dialer, fakes.FakeDialerViewModel)
     assert isinstance(shell.call, fakes.FakeCallViewModel)
     assert isinstance(shell.signin, fakes.FakeSignInViewModel)
+    assert isinstance(shell.dialer.search, fakes.FakeSearchViewModel)
 
 
 class _Real(QObject):

@@ -191,6 +191,7 @@ async def test_server_without_people_search_says_so() -> None:
         ("+1 425 555", False),
         ("4255550100", False),
         ("425 555 0100 ext. 12", False),
+        ("(425) 555-0100abc", False),
         ("tel:+14255550100", False),
         ("sip:carol@contoso.com", False),
     ],
