@@ -255,16 +255,13 @@ def dial_target_for(
 ) -> tuple[DialTarget, str | None]:
     """The call's target and E.164 callback, by the app's one number policy; InvalidNumber when
     either cannot be called. The region: settings, else the locale, else the callback's country."""
-    own = [n for n in (callback, settings.callback_number) if n]
-    region = resolve_region(settings.default_region, own)
+    region = _region(callback, settings)
     return dial_target(number, region), phone_number(callback, region) if callback else None
 
 
-def _callback_for(callback: str | None, settings: settings_mod.Settings) -> str | None:
+def _region(callback: str | None, settings: settings_mod.Settings) -> str | None:
     own = [n for n in (callback, settings.callback_number) if n]
-    return (
-        phone_number(callback, resolve_region(settings.default_region, own)) if callback else None
-    )
+    return resolve_region(settings.default_region, own)
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -275,14 +272,15 @@ async def _main(args: argparse.Namespace) -> int:
         # Refuse a bad number before signing in: nothing at all is sent for it.
         args.target, args.callback = dial_target_for(args.number, args.callback, settings)
     except InvalidNumber as exc:
-        region = resolve_region(settings.default_region, [settings.callback_number or ""])
+        region = _region(args.callback, settings)
         if not is_name_query(args.number, region):
             return _fail(exc.user_message, EXIT_USAGE)
         # A name: looked up in the address book once signed in.
         try:
-            args.target, args.callback = None, _callback_for(args.callback, settings)
+            callback = phone_number(args.callback, region) if args.callback else None
         except InvalidNumber as bad_callback:
             return _fail(bad_callback.user_message, EXIT_USAGE)
+        args.target, args.callback = None, callback
         args.query = " ".join(args.number.split())
     async with contextlib.AsyncExitStack() as stack:
         # Only setting up is guarded here: an OSError later (a TimeoutError is one) is not a

@@ -108,3 +108,11 @@ def test_json_mode_never_asks_even_on_a_terminal(sim: Simulator, sim_server: Sim
     run = Run(sim, sim_server, "Carol", "--json", answer=b"1\n")
     assert run.code == 2
     assert "Which one?" not in run.err and run.called == set()
+
+
+def test_a_name_with_a_bad_callback_is_refused_before_signing_in(
+    sim: Simulator, sim_server: SimServer
+) -> None:
+    run = Run(sim, sim_server, "Carol", "--callback", "12", "--json")
+    assert run.code == 2
+    assert "callback" not in run.out and sim.request_log == []
