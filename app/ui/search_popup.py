@@ -50,6 +50,8 @@ class SearchPopup(QWidget):
         vm.resultsChanged.connect(self._on_vm_results)
         vm.currentIndexChanged.connect(self._on_vm_current)
         vm.messageChanged.connect(self._on_vm_message)
+        vm.busyChanged.connect(self._on_vm_message)
+        vm.busyChanged.connect(self._on_vm_showing)
         vm.showingChanged.connect(self._on_vm_showing)
         self._on_vm_results()
         self._on_vm_message()
@@ -96,12 +98,14 @@ class SearchPopup(QWidget):
     @Slot()
     def _on_vm_message(self) -> None:
         text = self._vm.message
+        if not text and self._vm.busy and not self._items:
+            text = self.tr("Searching the address book…")
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
     @Slot()
     def _on_vm_showing(self) -> None:
-        self.setVisible(bool(self._vm.showing))
+        self.setVisible(bool(self._vm.showing or self._vm.busy))
 
     def _row_of(self, item: QListWidgetItem) -> int | None:
         value: Any = item.data(_ROW)

@@ -83,6 +83,15 @@ def test_esc_closes_the_list_and_does_not_hang_up(
     assert len(shell.call.called("hangUp")) == 1
 
 
+def test_while_searching_the_list_says_so(window: MainWindow, shell: FakeAppViewModel) -> None:
+    shell.dialer.search.set(busy=True)
+    popup = window.dialer.search
+    assert popup.isVisibleTo(window) and popup.message.text() == "Searching the address book…"
+    shell.dialer.search.set(busy=False)
+    shell.dialer.search.show_rows(ROWS)
+    assert not popup.message.isVisibleTo(window) and popup.list.isVisibleTo(window)
+
+
 def test_a_message_alone_is_shown_without_a_list(
     window: MainWindow, shell: FakeAppViewModel
 ) -> None:
@@ -96,7 +105,7 @@ def test_typing_a_name_finds_carol_and_enter_calls_her_mobile(qtbot: QtBot, real
     number = real.win.dialer.number
     qtbot.keyClicks(number, "carol")
     popup = real.win.dialer.search
-    qtbot.waitUntil(lambda: popup.isVisibleTo(real.win), timeout=3000)
+    qtbot.waitUntil(lambda: bool(popup.number_items()), timeout=3000)
     assert "Carol Diaz — Engineer 2 · Engineering" in texts(real.win)
     qtbot.keyClick(number, Qt.Key.Key_Down)
     with qtbot.waitSignal(real.shell.dialer.dialed) as blocker:
