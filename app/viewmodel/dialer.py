@@ -31,7 +31,8 @@ class DialerViewModel(ViewModelBase):
         numberValid (bool): the text can be called (a number, a dial string or a SIP address).
         hint (str): "" or one sentence: why the text cannot be called, or that the company's
             dial plan will complete a dial string (such as an extension).
-        canDial (bool): callable text, signed in, no call in progress, not already dialling.
+        canDial (bool): callable text or a number chosen among the people found, signed in,
+            no call in progress, not already dialling.
         dialing (bool): a start_call request is in flight.
         canRedial (bool): there is a recent number and no call is in progress (Ctrl+R).
         recentNumbers (list[str]): recently dialled numbers, newest first, display form.
@@ -90,6 +91,7 @@ class DialerViewModel(ViewModelBase):
         self._callbackHint = ""
         self.search = SearchViewModel(parent=self)
         self.search.errorOccurred.connect(self.errorOccurred)
+        self.search.currentIndexChanged.connect(self._on_search_choice)
         self._rebuild_choices(prefer=saved.callback_number)
         self._update_can_dial()
 
@@ -199,6 +201,9 @@ class DialerViewModel(ViewModelBase):
         self._update_can_dial()
         self.search.set_query(raw, self._region)
 
+    def _on_search_choice(self, _index: int) -> None:
+        self._update_can_dial()  # a chosen person's number can be called (Call button, Enter)
+
     def _use_target(self, target: DialTarget) -> None:
         """A person's number chosen from the search: the field shows it, Enter dials it."""
         self._raw = target.display
@@ -210,14 +215,8 @@ class DialerViewModel(ViewModelBase):
         self._update_can_dial()
 
     def _update_can_dial(self) -> None:
-        DialerViewModel.canDial.set(
-            self,
-            self._target is not None
-            and self._service is not None
-            and self._signed_in
-            and not self._call_active
-            and not self._dialing,
-        )
+        chosen = self._target is not None or self.search.current_target is not None
+        DialerViewModel.canDial.set(self, chosen and self._ready_to_dial())
         DialerViewModel.canRedial.set(
             self, bool(self._recent) and not self._call_active and not self._dialing
         )

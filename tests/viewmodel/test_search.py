@@ -186,3 +186,14 @@ def test_not_signed_in_nothing_is_searched(
     dialer.setNumber("carol")
     qtbot.wait(400)
     assert searches(service) == [] and not dialer.search.available
+
+
+def test_a_chosen_number_enables_the_call_button(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel, service
+) -> None:
+    dialer.setNumber("carol")
+    assert not dialer.canDial  # a name alone cannot be called
+    qtbot.waitUntil(lambda: dialer.search.showing, timeout=2000)
+    assert dialer.canDial
+    dialer.setNumber("carol-x")  # typed on: the old rows are gone until the new answer
+    assert not dialer.canDial
