@@ -8,6 +8,7 @@ import contextlib
 import json
 import signal
 import sys
+import threading
 import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from app.ucwa import (
     CallState,
     ConnectionState,
     InvalidNumber,
+    LocalError,
     LocalProtocolError,
     SessionStatus,
     TransportError,
@@ -32,6 +34,7 @@ from app.ucwa import (
     UcwaSession,
 )
 from app.ucwa.dialing import DialTarget, dial_target, phone_number, resolve_region
+from app.ucwa.people import Contact, is_name_query
 from app.wiring import (
     PASSWORD_ENV,
     CaBundleUnreadable,
@@ -73,7 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "number",
         help="what to call: +14255550100, a national number, an extension such as 5500 "
-        "(completed by your company's dial plan), sip:bob@contoso.com or bob@contoso.com",
+        "(completed by your company's dial plan), sip:bob@contoso.com or bob@contoso.com, "
+        'or a name to look up in the address book ("Carol")',
     )
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--server", metavar="DISCOVERY_URL", help="discovery URL or server name")
@@ -96,7 +100,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"The password comes from ${PASSWORD_ENV} or the keyring (ucwa-phone login), never from "
         "the command line. Without --server/--address the configured account is used, else the "
         "built-in simulator (demo mode). Exit status: 0 ended normally, 1 call failed, "
-        "2 bad input, 3 sign-in/connection problem, 130 interrupted."
+        "2 bad input (also: nobody or several people found for a name), 3 sign-in/connection "
+        "problem, 130 interrupted."
     )
 
 
@@ -258,19 +263,33 @@ def dial_target_for(
 ) -> tuple[DialTarget, str | None]:
     """The call's target and E.164 callback, by the app's one number policy; InvalidNumber when
     either cannot be called. The region: settings, else the locale, else the callback's country."""
-    own = [n for n in (callback, settings.callback_number) if n]
-    region = resolve_region(settings.default_region, own)
+    region = _region(callback, settings)
     return dial_target(number, region), phone_number(callback, region) if callback else None
+
+
+def _region(callback: str | None, settings: settings_mod.Settings) -> str | None:
+    own = [n for n in (callback, settings.callback_number) if n]
+    return resolve_region(settings.default_region, own)
 
 
 async def _main(args: argparse.Namespace) -> int:
     printer = Printer(args.json)
     settings = settings_mod.load()
+    args.query = None
     try:
         # Refuse a bad number before signing in: nothing at all is sent for it.
         args.target, args.callback = dial_target_for(args.number, args.callback, settings)
     except InvalidNumber as exc:
-        return _fail(exc.user_message, EXIT_USAGE)
+        region = _region(args.callback, settings)
+        if not is_name_query(args.number, region):
+            return _fail(exc.user_message, EXIT_USAGE)
+        # A name: looked up in the address book once signed in.
+        try:
+            callback = phone_number(args.callback, region) if args.callback else None
+        except InvalidNumber as bad_callback:
+            return _fail(bad_callback.user_message, EXIT_USAGE)
+        args.target, args.callback = None, callback
+        args.query = " ".join(args.number.split())
     async with contextlib.AsyncExitStack() as stack:
         # Only setting up is guarded here: an OSError later (a TimeoutError is one) is not a
         # start-up problem and must not be reported as one.
@@ -384,6 +403,17 @@ async def _place(
     except UcwaError as exc:
         printer_failed(listener, exc.user_message)
         return _fail(f"sign-in failed: {exc.user_message}", EXIT_SESSION)
+    if args.target is None:
+        try:
+            args.target = await _unless_interrupted(_look_up(session, args), interrupted)
+        except _Interrupted:
+            return _fail("interrupted; no call was placed", EXIT_INTERRUPTED)
+        except _NoChoice as exc:
+            return _fail(str(exc), EXIT_USAGE)
+        except LocalError as exc:
+            return _fail(exc.user_message, EXIT_USAGE)
+        except UcwaError as exc:
+            return _fail(f"the search failed: {exc.user_message}", EXIT_SESSION)
     callback = args.callback or settings.callback_number
     try:
         await _unless_interrupted(session.start_call(args.target, callback), interrupted)
@@ -408,6 +438,80 @@ async def _place(
             async with asyncio.timeout(_HANG_UP_WAIT_S):
                 await session.hang_up()
         return _fail("interrupted; the call was ended", EXIT_INTERRUPTED)
+
+
+class _NoChoice(Exception):
+    """Nobody found for a name, or several choices and nobody to ask: exit status 2."""
+
+
+Choice = tuple[Contact, str, DialTarget]
+
+
+def _describe(choice: Choice) -> str:
+    contact, kind, target = choice
+    about = ", ".join(part for part in (contact.title, contact.department) if part)
+    return f"{contact.name}{f' ({about})' if about else ''}: {kind} {target.display}"
+
+
+async def _look_up(session: UcwaSession, args: argparse.Namespace) -> DialTarget:
+    """The target for a name: the one match's one number, or the one the user picks."""
+    query: str = args.query
+    found = await session.search_people(query)
+    choices: list[Choice] = [
+        (contact, kind, target) for contact in found for kind, target in contact.choices()
+    ]
+    if not choices:
+        raise _NoChoice(f"No one found for '{query}'.")
+    if len(choices) == 1:
+        chosen = choices[0]
+    else:
+        chosen = await _ask(choices, interactive=not args.json and _stdin_is_terminal())
+    print(f"ucwa-phone call: calling {_describe(chosen)}", file=sys.stderr, flush=True)
+    return chosen[2]
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):  # closed
+        return False
+
+
+async def _ask(choices: list[Choice], *, interactive: bool) -> Choice:
+    """Several matches: list them numbered and read the choice from the terminal; a script
+    (no terminal, or --json) gets the list and exit status 2 instead of a guess."""
+    for number, choice in enumerate(choices, 1):
+        print(f"{number:3}. {_describe(choice)}", file=sys.stderr, flush=True)
+    ambiguous = f"ambiguous: {len(choices)} matches"
+    if not interactive:
+        raise _NoChoice(ambiguous)
+    print(f"Which one? [1-{len(choices)}] ", end="", file=sys.stderr, flush=True)
+    answer = (await _read_line()).strip()
+    if not (answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(choices)):
+        raise _NoChoice(f"{ambiguous}; no choice made")
+    return choices[int(answer) - 1]
+
+
+async def _read_line() -> str:
+    """One line from stdin without blocking the loop. A daemon thread, not the executor: after
+    Ctrl-C nobody answers, and asyncio.run would wait for an executor thread stuck in readline."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def deliver(line: str) -> None:
+        if not answer.done():
+            answer.set_result(line)
+
+    def read() -> None:
+        try:
+            line = sys.stdin.readline()
+        except (OSError, ValueError):
+            line = ""
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(deliver, line)
+
+    threading.Thread(target=read, name="choice", daemon=True).start()
+    return await answer
 
 
 def printer_failed(listener: Listener, message: str) -> None:

@@ -2,12 +2,18 @@
 
 The single home of the number policy (docs/architecture.md): the window, ``ucwa-phone call``
 and desktop links all call ``dial_target``; the server's own phone lists go through
-``phone_number``. Three shapes ever leave this module as ``DialTarget.uri``:
+``phone_number``; a number the server lists for a contact goes through
+``dial_target_from_server``. Three shapes ever leave this module as ``DialTarget.uri``:
 
 * ``tel:+<E.164>`` (optionally ``;ext=<digits>``): anything phonenumbers makes E.164 in the region;
 * ``tel:<2-15 digits>``: a dial string (an extension, a local number) that the company's dial
   plan on the server completes;
 * ``sip:user@domain``: a person's SIP address.
+
+One exception: a ``tel:`` number that the server itself lists for a contact
+(``dial_target_from_server``) but that phonenumbers does not think complete, such as
+``tel:+1425554321;ext=54321``, is passed through as ``tel:[+]<digits>[;ext=<digits>]`` for
+the server's dial plan: the server is the authority on its own numbers.
 
 Links (``tel:``, ``callto:``, ``sip:``) are RFC 3966/3261 URIs: percent-escapes are decoded once,
 parameters are split off (``;ext=``, ``;phone-context=``, ``;user=phone``), and visual separators
@@ -36,6 +42,7 @@ __all__ = [
     "DialKind",
     "DialTarget",
     "dial_target",
+    "dial_target_from_server",
     "is_link",
     "phone_number",
     "region_of",
@@ -152,6 +159,51 @@ def _dial_target(text: str, region: str | None) -> DialTarget:
     if "@" in text:
         return _sip(text.strip())
     return _phone(text, region)
+
+
+def dial_target_from_server(uri: str, region: str | None = None) -> DialTarget:
+    """The target for a number the server lists (a contact's ``workPhoneNumber``, ...).
+
+    Read exactly as ``dial_target`` reads a link. Where that refuses a well-formed ``tel:`` URI
+    only because phonenumbers finds the number incomplete or the extension lacks a country code,
+    the number is passed to the server's dial plan as written (without separators), since the
+    server knows its own numbers. Anything else that is not a phone number (a SIP address in a
+    phone field, letters, control characters, broken escapes) is refused with InvalidNumber.
+    """
+    try:
+        target = dial_target(uri, region)
+    except InvalidNumber:
+        passed = _server_dial_string(uri)
+        if passed is None:
+            raise
+        return passed
+    if target.kind is DialKind.SIP:
+        raise InvalidNumber("The server listed an address where a phone number belongs.")
+    return target
+
+
+def _server_dial_string(uri: str) -> DialTarget | None:
+    match = _SCHEME.match(uri) if isinstance(uri, str) and len(uri) <= MAX_INPUT else None
+    if match is None or match.group(1).lower() != "tel":
+        return None
+    rest = uri[match.end() :]
+    if "%" in rest or any(unicodedata.category(ch) in ("Cc", "Cf") for ch in rest):
+        return None
+    number, params = _split_params(rest)
+    body = _VISUAL.sub("", number)
+    digits = body.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    if not MIN_DIAL_STRING <= len(digits) <= MAX_E164_DIGITS:
+        return None
+    extension = params.get("ext") or params.get("extension")
+    if extension is not None and not (
+        extension.isascii() and extension.isdigit() and len(extension) <= MAX_DIAL_STRING
+    ):
+        return None
+    uri_out = f"tel:{body}" + (f";ext={extension}" if extension else "")
+    shown = body + (f" ext. {extension}" if extension else "")
+    return DialTarget(DialKind.DIAL_STRING, uri_out, shown)
 
 
 def is_link(text: str) -> bool:

@@ -8,7 +8,8 @@
     │   └── CertificateError       the server's certificate is not trusted (names the host)
     ├── AuthenticationError        sign-in failed (wrong password, locked account, provider error)
     ├── ServerError                an HTTP error answer with a UCWA error body (status/code/subcode)
-    │   └── ApplicationGone        404 ApplicationNotFound / 410: the application must be recreated
+    │   ├── ApplicationGone        404 ApplicationNotFound / 410: the application must be recreated
+    │   └── SearchNotAllowed       403 from people/search: this account may not search
     ├── RemoteProtocolError        the server sent something we cannot interpret
     │   └── UnreadableBody         a body too large, too deep, not JSON, not UTF-8 or malformed
     ├── SessionTakenOver           the event channel was replaced by another client, twice in a row
@@ -30,6 +31,7 @@ __all__ = [
     "LocalError",
     "LocalProtocolError",
     "RemoteProtocolError",
+    "SearchNotAllowed",
     "ServerError",
     "SessionTakenOver",
     "TransportError",
@@ -110,6 +112,16 @@ class ServerError(UcwaError):
 
 class ApplicationGone(ServerError):
     """The UCWA application no longer exists (404 ApplicationNotFound, 410 Gone)."""
+
+
+class SearchNotAllowed(ServerError):
+    """The server refused the address-book search (403): the account may not search at all."""
+
+    MESSAGE = "Your account is not allowed to search the address book; type a number instead."
+
+    @property
+    def user_message(self) -> str:
+        return self.MESSAGE
 
 
 class RemoteProtocolError(UcwaError):

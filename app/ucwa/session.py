@@ -39,6 +39,7 @@ from app.ucwa.events import Event, EventType
 from app.ucwa.links import resolve
 from app.ucwa.listener import SessionListener
 from app.ucwa.models import parse_resource
+from app.ucwa.people import DEFAULT_LIMIT, Contact, search_people
 from app.ucwa.recovery import Recovery
 from app.ucwa.retry import recovery_backoff
 from app.ucwa.status import ConnectionState, SessionStatus
@@ -313,6 +314,29 @@ class UcwaSession:
         # 409 MakeMeAvailableRequired: the server forgot that we are available.
         await self._application.make_me_available()
         self._links_changed.set()
+
+    # -- people -----------------------------------------------------------------------------
+
+    async def search_people(self, query: str, limit: int = DEFAULT_LIMIT) -> list[Contact]:
+        """The address book's best matches for a name, part of one, or an e-mail address.
+
+        Raises SearchNotAllowed when the account may not search (403), LocalProtocolError
+        before sending anything when not signed in or the query is empty.
+        """
+        app = self._application.resource
+        if app is None or self.status.state not in (
+            ConnectionState.SIGNED_IN,
+            ConnectionState.RECONNECTING,
+        ):
+            raise LocalProtocolError("Sign in before searching.")
+        return await search_people(
+            app,
+            self._application.base,
+            self._transport.get_json,
+            query,
+            limit,
+            region=self._region(),
+        )
 
     # -- calls ------------------------------------------------------------------------------
 

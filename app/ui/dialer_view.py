@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.ui import assets
 from app.ui.qtutil import named
+from app.ui.search_popup import SearchPopup
 from app.ui.state_indicator import keep_numbers_whole
 from app.viewmodel.protocols import DialerSurface
 
@@ -156,7 +157,7 @@ class DialerView(QWidget):
         self.number.setAccessibleDescription(
             self.tr("Type or paste a phone number; Enter calls it")
         )
-        self.number.setPlaceholderText(self.tr("+1 425 555 0100"))
+        self.number.setPlaceholderText(self.tr("+1 425 555 0100 or a name"))
         self.number.setClearButtonEnabled(False)
         font = QFont(self.number.font())
         font.setPointSizeF(font.pointSizeF() * 1.35)
@@ -179,6 +180,7 @@ class DialerView(QWidget):
         self.hint = named(QLabel(self), "numberHint")
         self.hint.setWordWrap(True)
         self.hint.setAccessibleName(self.tr("Number hint"))
+        self.search = SearchPopup(vm.search, self)
 
         self.keys: dict[str, KeypadButton] = {}
         grid = QGridLayout()
@@ -213,11 +215,14 @@ class DialerView(QWidget):
         layout.addWidget(self.numberLabel)
         layout.addLayout(field)
         layout.addWidget(self.hint)
+        layout.addWidget(self.search)
         layout.addSpacing(6)
         layout.addLayout(grid)
         # View -> VM: user actions only.
         self.number.textEdited.connect(self._on_edited)
         self.number.returnPressed.connect(vm.dial)
+        self.number.installEventFilter(self)  # Up, Down and Esc move in the people found
+        self.search.activated.connect(vm.dial)
         self.backspaceButton.clicked.connect(vm.backspace)
         self.recentMenu.triggered.connect(lambda action: vm.setNumber(action.data()))
         # VM -> view.
@@ -280,6 +285,23 @@ class DialerView(QWidget):
             action = self.recentMenu.addAction(number)
             action.setData(number)
         self.recentButton.setEnabled(bool(numbers))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.number and isinstance(event, QKeyEvent) and self._vm.search.showing:
+            key = event.key()
+            if event.type() == QEvent.Type.ShortcutOverride and key == Qt.Key.Key_Escape:
+                event.accept()  # Esc closes the list here; it must not hang up a call
+            elif event.type() == QEvent.Type.KeyPress:
+                if key == Qt.Key.Key_Down:
+                    self._vm.search.moveDown()
+                    return True
+                if key == Qt.Key.Key_Up:
+                    self._vm.search.moveUp()
+                    return True
+                if key == Qt.Key.Key_Escape:
+                    self._vm.search.dismiss()
+                    return True
+        return super().eventFilter(obj, event)
 
     @Slot()
     def _on_zero_held(self) -> None:

@@ -8,15 +8,18 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.ucwa import dialing
 from app.ucwa.dialing import DialTarget
-from app.ucwa.errors import InvalidNumber
+from app.ucwa.errors import InvalidNumber, SearchNotAllowed
+from app.ucwa.people import is_name_query
 from app.viewmodel import phone
 from app.viewmodel.base import ViewModelBase
 from app.viewmodel.ports import CallService, SettingsStore
 from app.viewmodel.properties import NotifyProperty
+from app.viewmodel.search import SearchViewModel
 
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 10
+PICK_A_PERSON = "Choose a person from the list, or type a number."
 
 
 class DialerViewModel(ViewModelBase):
@@ -28,7 +31,8 @@ class DialerViewModel(ViewModelBase):
         numberValid (bool): the text can be called (a number, a dial string or a SIP address).
         hint (str): "" or one sentence: why the text cannot be called, or that the company's
             dial plan will complete a dial string (such as an extension).
-        canDial (bool): callable text, signed in, no call in progress, not already dialling.
+        canDial (bool): callable text or a number chosen among the people found, signed in,
+            no call in progress, not already dialling.
         dialing (bool): a start_call request is in flight.
         canRedial (bool): there is a recent number and no call is in progress (Ctrl+R).
         recentNumbers (list[str]): recently dialled numbers, newest first, display form.
@@ -40,6 +44,9 @@ class DialerViewModel(ViewModelBase):
     Signals:
         dialed(str): a call to this number (E.164, dial string or sip: URI) was placed (201).
         errorOccurred(str, str): from ViewModelBase.
+
+    ``search`` (SearchViewModel): a name typed into the field is looked up there; Enter dials
+    the row chosen in its results.
     """
 
     numberChanged = Signal(str)
@@ -82,6 +89,9 @@ class DialerViewModel(ViewModelBase):
         self._callbackIndex = -1
         self._callbackNumber = ""
         self._callbackHint = ""
+        self.search = SearchViewModel(parent=self)
+        self.search.errorOccurred.connect(self.errorOccurred)
+        self.search.currentIndexChanged.connect(self._on_search_choice)
         self._rebuild_choices(prefer=saved.callback_number)
         self._update_can_dial()
 
@@ -117,6 +127,7 @@ class DialerViewModel(ViewModelBase):
     # -- wiring from the shell ----------------------------------------------------------------
     def set_service(self, service: CallService | None) -> None:
         self._service = service
+        self.search.set_service(service)
         self._phones = []
         self._rebuild_choices(prefer=self._callbackNumber or self._custom)
         self._update_can_dial()
@@ -134,6 +145,7 @@ class DialerViewModel(ViewModelBase):
     def set_ready(self, *, signed_in: bool, call_active: bool) -> None:
         self._signed_in = signed_in
         self._call_active = call_active
+        self.search.set_ready(signed_in=signed_in)
         self._update_can_dial()
 
     async def load_phones(self) -> None:
@@ -189,21 +201,33 @@ class DialerViewModel(ViewModelBase):
         self._target, hint = verdict.target, verdict.hint
         if phone.is_incomplete(hint) and not show_incomplete:
             hint = ""  # "too short" while still typing is noise; shown when the user tries to dial
+        if self._target is None and self.search.wants(raw, self._region):
+            hint = PICK_A_PERSON if show_incomplete else ""  # the list under the field speaks
+        elif self._target is None and self.search.refused and is_name_query(raw, self._region):
+            hint = SearchNotAllowed.MESSAGE
         shown = phone.format_as_you_type(raw, self._region) if phone.is_plain(raw) else raw
         DialerViewModel.number.set(self, shown)
         DialerViewModel.numberValid.set(self, self._target is not None)
         DialerViewModel.hint.set(self, hint)
         self._update_can_dial()
+        self.search.set_query(raw, self._region)
+
+    def _on_search_choice(self, _index: int) -> None:
+        self._update_can_dial()  # a chosen person's number can be called (Call button, Enter)
+
+    def _use_target(self, target: DialTarget) -> None:
+        """A person's number chosen from the search: the field shows it, Enter dials it."""
+        self._raw = target.display
+        self._target = target
+        self.search.set_query("", self._region)
+        DialerViewModel.number.set(self, target.display)
+        DialerViewModel.numberValid.set(self, True)
+        DialerViewModel.hint.set(self, "")
+        self._update_can_dial()
 
     def _update_can_dial(self) -> None:
-        DialerViewModel.canDial.set(
-            self,
-            self._target is not None
-            and self._service is not None
-            and self._signed_in
-            and not self._call_active
-            and not self._dialing,
-        )
+        chosen = self._target is not None or self.search.current_target is not None
+        DialerViewModel.canDial.set(self, chosen and self._ready_to_dial())
         DialerViewModel.canRedial.set(
             self, bool(self._recent) and not self._call_active and not self._dialing
         )
@@ -211,6 +235,9 @@ class DialerViewModel(ViewModelBase):
     # -- commands -----------------------------------------------------------------------------
     @Slot()
     def dial(self) -> None:
+        chosen = self.search.current_target
+        if chosen is not None and self._ready_to_dial():
+            self._use_target(chosen)
         if self._target is None:
             self._apply(self._raw, show_incomplete=True)
             if not self._hint:
@@ -229,6 +256,18 @@ class DialerViewModel(ViewModelBase):
             DialerViewModel.dialing.set(self, False)
             self._update_can_dial()
             raise
+
+    def _ready_to_dial(self) -> bool:
+        return (
+            self._service is not None
+            and self._signed_in
+            and not self._call_active
+            and not self._dialing
+        )
+
+    async def aclose(self) -> None:
+        await self.search.aclose()
+        await super().aclose()
 
     @Slot()
     def redial(self) -> None:

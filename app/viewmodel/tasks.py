@@ -46,6 +46,12 @@ class TaskScope:
         task.add_done_callback(self._finished)
         return task
 
+    def cancel(self, group: str) -> None:
+        """Cancel the group's running task, if any (its result is no longer wanted)."""
+        task = self._groups.get(group)
+        if task is not None:
+            task.cancel()
+
     def running(self, group: str) -> bool:
         task = self._groups.get(group)
         return task is not None and not task.done()

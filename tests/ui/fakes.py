@@ -41,6 +41,58 @@ class _FakeBase(QObject):
         return [args for n, args in self.calls if n == name]
 
 
+class FakeSearchViewModel(_FakeBase):
+    resultsChanged = Signal(list)
+    currentIndexChanged = Signal(int)
+    messageChanged = Signal(str)
+    busyChanged = Signal(bool)
+    showingChanged = Signal(bool)
+    availableChanged = Signal(bool)
+
+    _defaults = {  # noqa: RUF012
+        "results": [],
+        "currentIndex": -1,
+        "message": "",
+        "busy": False,
+        "showing": False,
+        "available": True,
+    }
+    results = _prop("results", list, resultsChanged)
+    currentIndex = _prop("currentIndex", int, currentIndexChanged)
+    message = _prop("message", str, messageChanged)
+    busy = _prop("busy", bool, busyChanged)
+    showing = _prop("showing", bool, showingChanged)
+    available = _prop("available", bool, availableChanged)
+
+    def show_rows(self, rows: list[dict[str, str]], message: str = "") -> None:
+        """What the real one shows once the server answered."""
+        self.set(results=rows, currentIndex=0 if rows else -1, message=message)
+        self.set(showing=bool(rows or message))
+
+    @Slot()
+    def moveDown(self) -> None:
+        self._record("moveDown")
+        if self._results:
+            self.set(currentIndex=min(len(self._results) - 1, self._currentIndex + 1))
+
+    @Slot()
+    def moveUp(self) -> None:
+        self._record("moveUp")
+        if self._results:
+            self.set(currentIndex=max(0, self._currentIndex - 1))
+
+    @Slot(int)
+    def setCurrentIndex(self, index: int) -> None:
+        self._record("setCurrentIndex", index)
+        if 0 <= index < len(self._results):
+            self.set(currentIndex=index)
+
+    @Slot()
+    def dismiss(self) -> None:
+        self._record("dismiss")
+        self.show_rows([])
+
+
 class FakeDialerViewModel(_FakeBase):
     numberChanged = Signal(str)
     numberValidChanged = Signal(bool)
@@ -86,6 +138,7 @@ class FakeDialerViewModel(_FakeBase):
     def __init__(self) -> None:
         super().__init__()
         self.call_vm: FakeCallViewModel | None = None
+        self.search = FakeSearchViewModel()
 
     def _apply(self, text: str) -> None:
         cleaned = "".join(ch for ch in text if ch in self._KEEP)
@@ -116,7 +169,10 @@ class FakeDialerViewModel(_FakeBase):
 
     @Slot()
     def dial(self) -> None:
-        self._record("dial")
+        # Like the real VM: the row chosen in the search results is what Enter dials.
+        index = self.search.currentIndex
+        rows = self.search.results
+        self._record("dial", rows[index]["number"] if 0 <= index < len(rows) else None)
 
     @Slot()
     def redial(self) -> None:

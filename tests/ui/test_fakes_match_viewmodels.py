@@ -16,6 +16,7 @@ from app.viewmodel.dialer import DialerViewModel
 from app.viewmodel.history import HistoryViewModel
 from app.viewmodel.ports import CallService, SignInService
 from app.viewmodel.properties import NotifyProperty
+from app.viewmodel.search import SearchViewModel
 from app.viewmodel.settings import SettingsViewModel
 from app.viewmodel.shell import AppViewModel
 from app.viewmodel.signin import SignInViewModel
@@ -25,6 +26,7 @@ from tests.viewmodel.fakes import FakeCallService, FakeSignInService
 
 PAIRS = [
     (DialerViewModel, fakes.FakeDialerViewModel, protocols.DialerSurface),
+    (SearchViewModel, fakes.FakeSearchViewModel, protocols.SearchSurface),
     (CallViewModel, fakes.FakeCallViewModel, protocols.CallSurface),
     (SignInViewModel, fakes.FakeSignInViewModel, protocols.SignInSurface),
     (AppViewModel, fakes.FakeAppViewModel, protocols.ShellSurface),
@@ -34,7 +36,7 @@ PAIRS = [
     (HistoryViewModel, fakes.FakeHistoryViewModel, protocols.HistorySurface),
 ]
 # The child view-models the shell hands to the views (plain attributes, not Qt members).
-CHILDREN = {AppViewModel: {"dialer", "call", "signin", "settings"}}
+CHILDREN = {AppViewModel: {"dialer", "call", "signin", "settings"}, DialerViewModel: {"search"}}
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def test_the_fake_shell_hands_out_the_fake_children() -> None:
     assert isinstance(shell.call, fakes.FakeCallViewModel)
     assert isinstance(shell.signin, fakes.FakeSignInViewModel)
     assert isinstance(shell.settings, fakes.FakeSettingsViewModel)
+    assert isinstance(shell.dialer.search, fakes.FakeSearchViewModel)
 
 
 class _Real(QObject):

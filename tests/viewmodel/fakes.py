@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from pytestqt.qtbot import QtBot
 
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
-from app.ucwa.dialing import DialTarget
+from app.ucwa.dialing import DialTarget, dial_target_from_server
+from app.ucwa.people import Contact, ContactNumber
 from app.ucwa.reasons import CallReason
 from app.ucwa.status import ConnectionState, SessionStatus
 from app.viewmodel.ports import Account, CallService, SessionListener
@@ -25,6 +26,32 @@ def run(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout_ms: int = 3000) -> T
     task = asyncio.get_running_loop().create_task(coro)
     qtbot.waitUntil(task.done, timeout=timeout_ms)
     return task.result()
+
+
+def _contact(name: str, email: str, title: str, *numbers: tuple[str, str]) -> Contact:
+    return Contact(
+        name=name,
+        title=title,
+        department="Engineering",
+        sip_uri=f"sip:{email}",
+        emails=(email,),
+        numbers=tuple(
+            ContactNumber(kind, uri, dial_target_from_server(uri, "US")) for kind, uri in numbers
+        ),
+    )
+
+
+DIRECTORY = (
+    _contact(
+        "Carol Diaz",
+        "carol@contoso.com",
+        "Engineer 2",
+        ("work", "tel:+1425554321;ext=54321"),
+        ("mobile", "tel:4255551212;phone-context=defaultprofile"),
+    ),
+    _contact("Carlos Gomez", "carlos@contoso.com", "Sales Lead", ("work", "tel:+14255550170")),
+    _contact("Uma Shah", "uma@contoso.com", "Designer"),
+)
 
 
 class FakeCallService:
@@ -45,6 +72,9 @@ class FakeCallService:
         self.start_error = start_error
         self.phones = PHONES if phones is None else phones
         self.closed = False
+        self.directory: list[Contact] = list(DIRECTORY)
+        self.search_gate: asyncio.Event | None = None
+        self.search_error: BaseException | None = None
 
     # -- driving it from a test ---------------------------------------------------------------
     def push_status(self, state: ConnectionState, detail: str | None = None) -> None:
@@ -81,6 +111,23 @@ class FakeCallService:
 
     async def set_callback_number(self, number: str | None) -> None:
         self.calls.append(("set_callback_number", number))
+
+    async def search_people(self, query: str, limit: int = 10) -> list[Contact]:
+        """The directory's people whose name or e-mail address contains ``query``; a test may
+        hold the answer (``search_gate``) or make it fail (``search_error``)."""
+        self.calls.append(("search_people", query, limit))
+        if self.search_gate is not None:
+            await self.search_gate.wait()
+        else:
+            await asyncio.sleep(0)
+        if self.search_error is not None:
+            raise self.search_error
+        needle = query.casefold()
+        return [
+            c
+            for c in self.directory
+            if needle in c.name.casefold() or any(needle in e for e in c.emails)
+        ][:limit]
 
     async def start_call(self, number: str | DialTarget, callback: str | None = None) -> None:
         if isinstance(number, DialTarget):

@@ -60,3 +60,19 @@ def test_aclose_cancels_everything_and_closes(
 
     with pytest.raises(RuntimeError):
         scope.spawn(later())
+
+
+def test_cancel_stops_only_that_groups_task(qtbot: QtBot, aloop: asyncio.AbstractEventLoop) -> None:
+    scope = TaskScope(lambda exc: None)
+
+    async def slow() -> None:
+        await asyncio.sleep(10)
+
+    searching = scope.spawn(slow(), group="search")
+    dialling = scope.spawn(slow(), group="dial")
+    scope.cancel("search")
+    scope.cancel("nothing-running")  # no such group: nothing happens
+    qtbot.waitUntil(searching.done)
+    assert searching.cancelled() and not scope.running("search")
+    assert scope.running("dial")
+    dialling.cancel()

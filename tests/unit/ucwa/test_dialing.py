@@ -14,6 +14,7 @@ from app.ucwa.dialing import (
     DIAL_PLAN_HINT,
     DialKind,
     dial_target,
+    dial_target_from_server,
     phone_number,
     region_of,
     resolve_region,
@@ -265,3 +266,53 @@ def test_link_parser_fuzz(text: str, region: str | None) -> None:
 def test_as_you_type_and_display_never_raise(text: str) -> None:
     assert isinstance(format_as_you_type(text, "US"), str)
     assert isinstance(display(text), str)
+
+
+# -- numbers the server lists for a contact ------------------------------------------------------
+
+
+def test_server_listed_number_one_digit_short_is_still_dialled_through_the_dial_plan() -> None:
+    target = dial_target_from_server("tel:+1425554321;ext=54321", "US")
+    assert target.kind is DialKind.DIAL_STRING and target.needs_dial_plan
+    assert target.uri == "tel:+1425554321;ext=54321"
+    assert target.display == "+1425554321 ext. 54321"
+    # Typed by a person, the same number is refused: only the server vouches for it.
+    with pytest.raises(InvalidNumber):
+        dial_target("tel:+1425554321;ext=54321", "US")
+
+
+@pytest.mark.parametrize(
+    ("region", "uri", "shown"),
+    [("US", "tel:+14255551212", "+1 425-555-1212"), (None, "tel:4255551212", "4255551212")],
+)
+def test_server_listed_local_number_with_named_context(
+    region: str | None, uri: str, shown: str
+) -> None:
+    target = dial_target_from_server("tel:4255551212;phone-context=defaultprofile", region)
+    assert (target.uri, target.display) == (uri, shown)
+
+
+def test_server_listed_complete_numbers_become_e164() -> None:
+    assert dial_target_from_server("tel:+1-425-555-0190", None).uri == "tel:+14255550190"
+    assert dial_target_from_server("tel:5550106;phone-context=+1425", None).uri == (
+        "tel:+14255550106"
+    )
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sip:bob@contoso.com",
+        "tel:abc",
+        "tel:+1425\u202e554321",
+        "tel:%zz1234",
+        "tel:+1425554321;ext=5x",
+        "tel:1",
+        "tel:+1234567890123456789",
+        "https://evil.example/1234",
+        "",
+    ],
+)
+def test_server_listed_malformed_or_hostile_numbers_are_refused(uri: str) -> None:
+    with pytest.raises(InvalidNumber):
+        dial_target_from_server(uri, "US")
