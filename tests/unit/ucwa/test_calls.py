@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from app.ucwa.calls import (
     _PUBLIC,
     TRANSITIONS,
-    _Phase,
-    _Signal,
     CallAction,
     CallReason,
     CallSnapshot,
     CallState,
     CallTracker,
+    _Phase,
+    _Signal,
 )
 from app.ucwa.events import Event, parse_batch
 from app.ucwa.models import parse_resource
