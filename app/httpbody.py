@@ -120,6 +120,10 @@ async def read_capped(response: httpx.Response, limit: int, *, truncate: bool = 
                     if truncate:
                         parts.append(piece[: len(piece) - (size - limit)])
                         return b"".join(parts)
+                    # The error's traceback keeps this frame alive until a cyclic collection,
+                    # which big byte strings do not trigger: drop what was read before raising, or
+                    # a server answering bomb after bomb grows memory without bound.
+                    parts.clear()
                     raise BodyTooLarge(
                         f"The server sent more than {_size(limit)}; the answer was not read."
                     )

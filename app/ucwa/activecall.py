@@ -16,7 +16,9 @@ from app.ucwa.calls import CallAction, CallSnapshot, CallState, CallTracker
 from app.ucwa.dialing import DialTarget
 from app.ucwa.errors import (
     ApplicationGone,
+    AuthenticationError,
     CallFailed,
+    LocalError,
     LocalProtocolError,
     RemoteProtocolError,
     ServerError,
@@ -24,7 +26,8 @@ from app.ucwa.errors import (
     UcwaError,
 )
 from app.ucwa.eventchannel import EventChannel
-from app.ucwa.events import Event
+from app.ucwa.events import Event, EventType
+from app.ucwa.models import Link, Resource
 from app.ucwa.reasons import CallReason, is_normalization_failure, normalization_failed_message
 from app.ucwa.retry import recovery_backoff
 from app.ucwa.transport import Sleep, Transport
@@ -45,6 +48,13 @@ HANG_UP_WAIT_S: Final = 10.0
 HANG_UP_ATTEMPTS: Final = 5
 # After the server refused a cancel: how long to wait for the events saying why (connected/ended).
 CANCEL_SETTLE_S: Final = 2.0
+# Answers to a stop / cancel that prove nothing was done (404/409/410 mean "already ended"
+# instead): bad request, forbidden, not allowed, throttled. A 5xx may be half-done: checked instead.
+_REFUSALS: Final = frozenset({400, 403, 405, 429})
+# phoneAudio states of a call that is still up (docs/protocol.md §6.3).
+_STILL_UP: Final = frozenset({"connected", "connecting"})
+
+ReadResource = Callable[[str, str], Awaitable[Resource]]
 
 
 class ActiveCall:
@@ -64,6 +74,7 @@ class ActiveCall:
         channel: Callable[[], EventChannel | None],
         spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
         on_application_gone: Callable[[UcwaError], None],
+        read: ReadResource | None = None,
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -81,7 +92,9 @@ class ActiveCall:
         self._channel = channel
         self._spawn = spawn
         self._on_application_gone = on_application_gone
+        self._read = read  # GET + parse (href, rel); None: the phoneAudio is never re-read
         self._sleep = sleep
+        self._ending = False  # a stop / cancel POST is under way
         # Set on every change, also ones the snapshot does not show (cancelling → connected).
         self._changed = asyncio.Event()
 
@@ -214,6 +227,8 @@ class ActiveCall:
             except RemoteProtocolError:
                 alive = False
             # A TransportError propagates too: cannot tell yet.
+        if alive:
+            alive = await self._reread_phone_audio()
         if not alive:
             self.fail(
                 CallReason(
@@ -222,6 +237,49 @@ class ActiveCall:
                     "The connection to the server was lost and the call ended.",
                 )
             )
+
+    async def _reread_phone_audio(self) -> bool:
+        """Show what the server's phoneAudio says now; False when it is gone.
+
+        An invitation outlives its call on some servers, so the phoneAudio decides: its state and
+        links are applied like an event (held, resumed, disconnected meanwhile), and a local
+        ending it contradicts (the call is still up, no stop under way) steps back.
+        """
+        href = self.tracker.phone_audio_href
+        if self._read is None or href is None:
+            return True
+        try:
+            resource = await self._read(href, "phoneAudio")
+        except ServerError as exc:
+            if exc.status >= 500 or exc.status in (408, 429):
+                raise  # cannot tell yet
+            return exc.status not in (404, 410)
+        except RemoteProtocolError:
+            return True  # unreadable: the events will tell
+        if not self.live:
+            return True
+        event = Event(
+            sender_rel="conversation",
+            sender_href=self.tracker.conversation_href or "",
+            type=EventType.UPDATED,
+            link=Link(rel="phoneAudio", href=href),
+            resource=resource,
+        )
+        if (snapshot := self.tracker.apply(event)) is not None:
+            self.publish(snapshot)
+        still_up = (resource.text("state") or "").casefold() in _STILL_UP
+        if still_up and self.tracker.ending_locally and not self._ending:
+            self._step_back("The call is still up: hanging up did not reach the server.")
+        return True
+
+    def _step_back(self, message: str, error: UcwaError | None = None) -> None:
+        """The stop / cancel did nothing: show the call as it is, hang-up offered again."""
+        if not self.live or not self.tracker.ending_locally:
+            return
+        code = getattr(error, "code", None)
+        subcode = getattr(error, "subcode", None)
+        log.warning("hang-up refused; the call goes on: %s", message)
+        self.publish(self.tracker.end_refused(CallReason(code, subcode, message)))
 
     # -- what the user does ---------------------------------------------------------------------
 
@@ -248,10 +306,21 @@ class ActiveCall:
             return  # already ending, or the server never offered a way to end it
         cancelling = href != self.tracker.action_href(CallAction.HANG_UP)
         self.publish(self.tracker.local_ending())
+        self._ending = True
         try:
             await self._post_ending(href)
+        except (AuthenticationError, LocalError) as exc:
+            # Refused before anything was done (a 401 even with a fresh token, or never sent).
+            self._ending = False
+            self._step_back(_refusal_message(cancelling, exc), exc)
+            raise
         except ServerError as exc:
+            self._ending = False
+            if exc.status in _REFUSALS:
+                self._step_back(_refusal_message(cancelling, exc), exc)
+                raise
             if exc.status not in (404, 409, 410):
+                await self._check_still_up(cancelling, exc)
                 raise
             stop = await self._connected_meanwhile() if cancelling else None
             if stop is not None:
@@ -267,6 +336,29 @@ class ActiveCall:
             if not cancelling and (channel := self._channel()) is not None:
                 await channel.drain(1.0)  # let the server's own ending (and reason) win
             self._end_locally()
+        except TransportError as exc:
+            self._ending = False
+            await self._check_still_up(cancelling, exc)
+            raise
+        finally:
+            self._ending = False
+
+    async def _check_still_up(self, cancelling: bool, exc: UcwaError) -> None:
+        """After a stop / cancel with an unknown outcome: ask the phoneAudio once.
+
+        Still connected means it did nothing; gone or unreadable leaves "ending" to the events
+        or to the next recovery's reconcile.
+        """
+        href = self.tracker.phone_audio_href
+        if self._read is None or href is None or not self.live:
+            return
+        try:
+            resource = await self._read(href, "phoneAudio")
+        except UcwaError as error:
+            log.info("could not check the call after a failed hang-up: %s", error)
+            return
+        if (resource.text("state") or "").casefold() in _STILL_UP:
+            self._step_back(_refusal_message(cancelling, exc), exc)
 
     async def _post_ending(self, href: str) -> None:
         # Ending twice is harmless (the second answers 404/409 "already ended", handled by the
@@ -340,3 +432,8 @@ class ActiveCall:
                     reason=CallReason(None, None, "The call had already ended."),
                 )
             )
+
+
+def _refusal_message(cancelling: bool, exc: UcwaError) -> str:
+    what = "Cancelling" if cancelling else "Hanging up"
+    return f"{what} did not work, the call goes on: {exc.user_message}"

@@ -117,6 +117,12 @@ class CallSnapshot:
 # * Actions come only from links: HOLD iff holdPhoneAudio, RESUME iff resumePhoneAudio,
 #   HANG_UP iff stopPhoneAudio while connected, CANCEL iff the invitation's cancel link or
 #   stopPhoneAudio while connecting. ENDING and final states offer nothing.
+# * A local ending is a promise, not a fact: when the stop / cancel request provably did nothing
+#   (refused with 401 after a fresh token, refused outright, or the server still shows the call
+#   up), end_refused() steps back. The table sends HANGING_UP back to RINGING_THEM and
+#   CANCELLING back to CALLING_YOU, then the progress already seen (far end ringing, phone leg
+#   up, answered) is replayed through the table and hold is re-read from the links, so the call
+#   is shown where it really is, with hang-up / cancel offered again and the refusal as reason.
 # ---------------------------------------------------------------------------------------------
 
 log = logging.getLogger(__name__)
@@ -149,6 +155,11 @@ class _Signal(enum.Enum):
     LOCAL_END = enum.auto()  # local_ending(): the user pressed hang up / cancel
     ERROR = enum.auto()  # fail(): synchronous error or lost session
     RESET = enum.auto()  # reset(): the server flushed the call state (`resume`)
+    END_REFUSED = enum.auto()  # end_refused(): the stop / cancel provably did not happen
+
+
+# Progress a call keeps once seen; replayed after a refused ending to find where it really is.
+_PROGRESS = (_Signal.FAR_END_RINGING, _Signal.MEDIA_CONNECTED, _Signal.CONNECTED)
 
 
 _S = _Signal
@@ -190,12 +201,15 @@ TRANSITIONS: dict[_Phase, dict[_Signal, _Phase]] = {
     _P.RINGING_THEM: dict(_SETUP),
     _P.CONNECTED: {**_UP, _S.HELD: _P.ON_HOLD},
     _P.ON_HOLD: {**_UP, _S.RESUMED: _P.CONNECTED},
-    _P.HANGING_UP: dict(_LOCAL_ENDING),
+    # A refused stop: at least the user's phone leg is up (HANGING_UP is only reached from a
+    # connected call or a cancel crossing the answer); the replayed progress lifts it further.
+    _P.HANGING_UP: {**_LOCAL_ENDING, _S.END_REFUSED: _P.RINGING_THEM},
     # The far end answered just as the user cancelled: still ending, now as a hang-up.
     _P.CANCELLING: {
         **_LOCAL_ENDING,
         _S.CONNECTED: _P.HANGING_UP,
         _S.MEDIA_CONNECTED: _P.HANGING_UP,
+        _S.END_REFUSED: _P.CALLING_YOU,
     },
     _P.TEARING_DOWN: {
         _S.CONNECTED: _P.ENDED,  # merged events: it did connect, and is already over
@@ -225,6 +239,7 @@ _PUBLIC: dict[_Phase, CallState] = {
 _SETUP_PHASES = frozenset({_P.CALLING_YOU, _P.CONNECTING, _P.RINGING_THEM})
 _UP_PHASES = frozenset({_P.CONNECTED, _P.ON_HOLD})
 _FINAL_PHASES = frozenset({_P.ENDED, _P.FAILED})
+_LOCAL_ENDING_PHASES = frozenset({_P.HANGING_UP, _P.CANCELLING})
 
 INVITATION = "phoneaudioinvitation"
 CONVERSATION = "conversation"
@@ -284,6 +299,7 @@ class CallTracker:
         self._answered_by: str | None = None
         self._connected_at: float | None = None
         self._pending: deque[Event] = deque(maxlen=_PENDING_LIMIT)
+        self._progress: set[_Signal] = set()  # which of _PROGRESS were seen
         self._snapshot = self._project()
 
     # -- public API -------------------------------------------------------------------------
@@ -296,6 +312,20 @@ class CallTracker:
     def phase(self) -> str:
         """The internal phase name (finer than CallState); for logs and tests."""
         return self._phase.value
+
+    @property
+    def ending_locally(self) -> bool:
+        """The user hung up / cancelled and the server has not confirmed the ending yet."""
+        return self._phase in _LOCAL_ENDING_PHASES
+
+    @property
+    def phone_audio_href(self) -> str | None:
+        """This call's phoneAudio, once an invitation or conversation named it."""
+        return self._phone_audio
+
+    @property
+    def conversation_href(self) -> str | None:
+        return self._conversation
 
     def wants(self, event: Event) -> bool:
         """Is ``event`` about this call (its invitation, conversation, phoneAudio or peer)?"""
@@ -361,6 +391,24 @@ class CallTracker:
     def local_ending(self) -> CallSnapshot:
         """The user pressed hang up / cancel: ENDING until the server confirms."""
         self._fire(_S.LOCAL_END, None)
+        self._publish()
+        return self._snapshot
+
+    def end_refused(self, reason: CallReason) -> CallSnapshot:
+        """The hang-up / cancel provably did not happen: back to where the call really is.
+
+        ``reason`` says why (shown while the call goes on); a no-op unless ending locally.
+        """
+        if self._phase not in _LOCAL_ENDING_PHASES:
+            return self._snapshot
+        self._fire(_S.END_REFUSED, None)
+        for signal in _PROGRESS:
+            if signal in self._progress:
+                self._fire(signal, None)
+        self._fire(_S.HELD if self._resume else _S.RESUMED, None)
+        if _S.CONNECTED not in self._progress:
+            self._connected_at = None  # set by a cancel crossing the phone leg, not an answer
+        self._reason = reason
         self._publish()
         return self._snapshot
 
@@ -521,12 +569,16 @@ class CallTracker:
     # -- transition -------------------------------------------------------------------------
 
     def _fire(self, signal: _Signal, reason: CallReason | None) -> None:
+        if signal in _PROGRESS:
+            self._progress.add(signal)
         old = self._phase
         new = TRANSITIONS[old].get(signal)
         if new is None or new is old:
             return
         log.debug("call %s: %s --%s--> %s", self._operation_id, old.value, signal.name, new.value)
         self._phase = new
+        if new not in _FINAL_PHASES:
+            self._reason = None  # a note about a refused ending holds until the call moves on
         if new in _UP_PHASES and self._connected_at is None:
             self._connected_at = self._now()
         if new is _P.HANGING_UP and self._connected_at is None:

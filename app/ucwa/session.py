@@ -38,7 +38,7 @@ from app.ucwa.eventchannel import EventChannel, cancel_and_wait
 from app.ucwa.events import Event, EventType
 from app.ucwa.links import resolve
 from app.ucwa.listener import SessionListener
-from app.ucwa.models import parse_resource
+from app.ucwa.models import Resource, parse_resource
 from app.ucwa.people import DEFAULT_LIMIT, Contact, search_people
 from app.ucwa.recovery import Recovery
 from app.ucwa.retry import recovery_backoff
@@ -218,6 +218,12 @@ class UcwaSession:
         self._set_status(ConnectionState.SIGNED_IN)
         if self._activity is None:
             self._activity = self._spawn(self._report_activity())
+        # Signed in again with a call in progress (after "sign in again"): its events of the
+        # meantime are lost, so ask the server what became of it.
+        try:
+            await self._reconcile_call()
+        except UcwaError as exc:
+            log.info("could not re-read the call after signing in: %s", exc)
 
     def _new_channel(self, url: str) -> EventChannel:
         return EventChannel(
@@ -372,6 +378,7 @@ class UcwaSession:
             channel=lambda: self._application.channel,
             spawn=self._spawn,
             on_application_gone=self._schedule_recovery,
+            read=self._read_resource,
             sleep=self._sleep,
             now=self._now,
         )
@@ -502,6 +509,10 @@ class UcwaSession:
             del self._reads[href]
         if not done.cancelled():
             done.exception()  # retrieved: whoever still waits gets it; nobody waiting is fine too
+
+    async def _read_resource(self, href: str, rel: str) -> Resource:
+        doc = await self._get_once(href)
+        return parse_resource(doc, self._application.base, rel=rel, href=href)
 
     async def _with_body(self, event: Event) -> Event:
         try:

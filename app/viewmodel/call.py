@@ -59,7 +59,8 @@ class CallViewModel(ViewModelBase):
         state (str): CallState value ("idle", "calling_you", "connecting",
             "ringing_them", "connected", ...)..
         stateText (str): the indicator's words ("Calling your phone — pick up", "Reconnecting…").
-        reasonText (str): why the call ended, one sentence ("" while not ended or no reason).
+        reasonText (str): why the call ended, or why a hang-up failed while the call goes on;
+            one sentence ("" otherwise).
         peer (str): the dialled number, display form.
         answeredBy (str): who actually answered when it was forwarded ("" = the dialled number).
         connectedAt (float): time.monotonic() when connected, 0.0 when not connected.

@@ -55,14 +55,6 @@ def shared_sim_config() -> SimConfig:
     return SPEEDY
 
 
-# A storm of 401s while the hang-up is in flight: the session rightly says "sign in again", but the
-# call stays shown as "ending" although it is still up at the server (the tracker cannot go back
-# from a local ending; calls.py belongs to another stream). Known limitation, kept visible.
-KNOWN = {
-    ("ending", "401-storm"): "a refused hang-up leaves the call shown as ending",
-}
-
-
 def sim_view(sim: Simulator) -> tuple[bool, bool]:
     """(a call is live, it is on hold) as the simulator itself sees it."""
     for _ in range(5):
@@ -187,16 +179,7 @@ async def reach(c: FastClient, phase: str) -> asyncio.Task[None] | None:
 
 def _cells() -> list[object]:
     return [
-        pytest.param(
-            phase,
-            fault,
-            marks=[pytest.mark.xfail(reason=KNOWN[phase, fault], strict=True)]
-            if (phase, fault) in KNOWN
-            else [],
-            id=f"{phase}-{fault}",
-        )
-        for phase in PHASES
-        for fault in FAULTS
+        pytest.param(phase, fault, id=f"{phase}-{fault}") for phase in PHASES for fault in FAULTS
     ]
 
 

@@ -13,9 +13,18 @@ import pytest
 from app.ucwa.activecall import ActiveCall
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
 from app.ucwa.dialing import dial_target
-from app.ucwa.errors import CallFailed, LocalProtocolError, UcwaError
+from app.ucwa.errors import (
+    AuthenticationError,
+    CallFailed,
+    LocalProtocolError,
+    ServerError,
+    UcwaError,
+)
+from app.ucwa.events import Event
+from app.ucwa.models import Resource, parse_resource
 from app.ucwa.reasons import CallReason
 from app.ucwa.transport import Transport
+from tests.unit.ucwa.test_calls import ANSWERED, FAR_END, INV, PA, RINGING_YOU, events
 
 BASE = "https://pool.contoso.com"
 START = f"{BASE}/ucwa/oauth/v1/applications/7/communication/startPhoneAudio"
@@ -47,9 +56,15 @@ class Rig:
             self.tasks.append(task)
             return task
 
+        transport = Transport(self.http, None, sleep=no_sleep)
+
+        async def read(href: str, rel: str) -> Resource:
+            return parse_resource(await transport.get_json(href), BASE, rel=rel, href=href)
+
         self.call = ActiveCall(
             dial_target(to, "US"),
-            transport=Transport(self.http, None, sleep=no_sleep),
+            transport=transport,
+            read=read,
             emit=self.snapshots.append,
             channel=lambda: None,
             spawn=spawn,
@@ -203,3 +218,124 @@ async def test_hold_that_the_server_does_not_offer_is_refused_locally() -> None:
         with pytest.raises(LocalProtocolError):
             await rig.call.act(CallAction.HOLD)
     assert len(rig.requests) == 1
+
+
+# -- a hang-up that did not happen ---------------------------------------------------------------
+
+
+def phone_audio(state: str, *links: str) -> httpx.Response:
+    hrefs = {"self": {"href": PA}, **{rel: {"href": f"{PA}/{rel}"} for rel in links}}
+    return httpx.Response(200, json={"rel": "phoneAudio", "state": state, "_links": hrefs})
+
+
+class Server:
+    """Answers by method and path; the stop, the phoneAudio and the invitation are set per test."""
+
+    def __init__(self) -> None:
+        self.stop: Callable[[httpx.Request], httpx.Response] = lambda _: httpx.Response(204)
+        self.phone_audio: Callable[[httpx.Request], httpx.Response] = lambda _: phone_audio(
+            "Connected", "holdPhoneAudio", "stopPhoneAudio"
+        )
+        self.invitation: Callable[[httpx.Request], httpx.Response] = lambda _: httpx.Response(200)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == httpx.URL(START).path:
+            return httpx.Response(201, headers={"location": INV})
+        if path == PA + "/stopPhoneAudio":
+            return self.stop(request)
+        if path == PA:
+            return self.phone_audio(request)
+        if path == INV:
+            return self.invitation(request)
+        return httpx.Response(404)
+
+
+async def _no_body(event: Event) -> Event:
+    raise AssertionError("the events carry their bodies")
+
+
+async def connected(rig: Rig) -> None:
+    await rig.place()
+    for event in events(*RINGING_YOU, *FAR_END, *ANSWERED):
+        await rig.call.on_event(event, _no_body)
+    assert rig.snapshots[-1].state is CallState.CONNECTED
+
+
+def unreachable(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("down", request=request)
+
+
+@pytest.mark.anyio
+async def test_a_hang_up_refused_with_401_shows_the_call_up_with_hang_up_offered() -> None:
+    server = Server()
+    server.stop = lambda _: httpx.Response(401)
+    rig = Rig(server)
+    async with rig.http:
+        await connected(rig)
+        with pytest.raises(AuthenticationError):
+            await rig.call.hang_up()
+    shown = rig.snapshots[-1]
+    assert [s.state for s in rig.snapshots[-2:]] == [CallState.ENDING, CallState.CONNECTED]
+    assert shown.actions == {CallAction.HOLD, CallAction.HANG_UP}
+    assert shown.reason is not None and "sign in again" in shown.reason.message
+    assert shown.reason.message.startswith("Hanging up did not work")
+    assert rig.call.live
+
+
+@pytest.mark.anyio
+async def test_a_hang_up_answered_500_while_the_call_stays_up_is_offered_again() -> None:
+    server = Server()
+    server.stop = lambda _: error(500, "ServiceFailure")
+    rig = Rig(server)
+    async with rig.http:
+        await connected(rig)
+        with pytest.raises(ServerError):
+            await rig.call.hang_up()
+    assert rig.requests[-1].method == "GET" and rig.requests[-1].url.path == PA
+    assert rig.snapshots[-1].state is CallState.CONNECTED
+    assert CallAction.HANG_UP in rig.snapshots[-1].actions
+
+
+@pytest.mark.anyio
+async def test_a_hang_up_of_unknown_outcome_stays_ending_until_the_server_can_be_asked() -> None:
+    server = Server()
+    server.stop = lambda _: error(500, "ServiceFailure")
+    server.phone_audio = unreachable
+    rig = Rig(server)
+    async with rig.http:
+        await connected(rig)
+        with pytest.raises(ServerError):
+            await rig.call.hang_up()
+        assert rig.snapshots[-1].state is CallState.ENDING
+        # Later (a recovery or signing in again) the server can be asked: the call is still up.
+        held = phone_audio("Connected", "resumePhoneAudio", "stopPhoneAudio")
+        server.phone_audio = lambda _: held
+        await rig.call.reconcile()
+    shown = rig.snapshots[-1]
+    assert shown.state is CallState.ON_HOLD  # held meanwhile (by the desk phone, say)
+    assert shown.actions == {CallAction.RESUME, CallAction.HANG_UP}
+    assert shown.reason is not None and "still up" in shown.reason.message
+
+
+@pytest.mark.anyio
+async def test_reconcile_ends_a_call_whose_phone_audio_is_gone() -> None:
+    server = Server()
+    rig = Rig(server)
+    async with rig.http:
+        await connected(rig)
+        server.phone_audio = lambda _: error(404, "NotFound")
+        await rig.call.reconcile()
+    assert rig.snapshots[-1].state is CallState.FAILED
+    assert not rig.call.live
+
+
+@pytest.mark.anyio
+async def test_reconcile_shows_a_call_that_ended_meanwhile_as_ended() -> None:
+    server = Server()
+    rig = Rig(server)
+    async with rig.http:
+        await connected(rig)
+        server.phone_audio = lambda _: phone_audio("Disconnected", "addPhoneAudio")
+        await rig.call.reconcile()
+    assert rig.snapshots[-1].state is CallState.ENDED

@@ -16,6 +16,8 @@ from app.ucwa.calls import (
     CallSnapshot,
     CallState,
     CallTracker,
+    _Phase,
+    _Signal,
 )
 from app.ucwa.events import Event, parse_batch
 from app.ucwa.models import parse_resource
@@ -459,6 +461,98 @@ def test_local_ending_is_idempotent_and_final_states_stay(call: CallTracker) -> 
     final = call.snapshot
     assert call.local_ending() == final
     assert call.fail(CallReason(None, None, "late")) == final
+
+
+# -- a hang-up / cancel the server refused ---------------------------------------------------------
+
+REFUSED = CallReason("Unauthorized", None, "Hanging up did not work: please sign in again.")
+
+
+def test_only_a_local_ending_can_step_back_and_only_to_a_live_phase() -> None:
+    backs = {
+        phase: row[_Signal.END_REFUSED]
+        for phase, row in TRANSITIONS.items()
+        if _Signal.END_REFUSED in row
+    }
+    assert backs == {_Phase.HANGING_UP: _Phase.RINGING_THEM, _Phase.CANCELLING: _Phase.CALLING_YOU}
+
+
+def test_a_refused_hang_up_shows_the_call_connected_again_with_hang_up_offered(
+    call: CallTracker, clock: Clock
+) -> None:
+    drive(call, *RINGING_YOU, *FAR_END)
+    clock.t = 130.0
+    drive(call, *ANSWERED)
+    assert call.local_ending().state is CallState.ENDING
+    clock.t = 140.0
+    back = call.end_refused(REFUSED)
+    assert back.state is CallState.CONNECTED
+    assert back.actions == {CallAction.HOLD, CallAction.HANG_UP}
+    assert back.reason == REFUSED  # the user sees why the hang-up failed
+    assert back.connected_at == 130.0  # the call's timer goes on from the real answer
+    assert not call.ending_locally
+    assert call.action_href(CallAction.HANG_UP) == BASE + PA + "/stopPhoneAudio"
+    # Hanging up again, this time confirmed: the note gives way to the real outcome.
+    assert call.local_ending().reason is None
+    drive(call, pa("Disconnected"))
+    assert call.snapshot.state is CallState.ENDED
+    assert call.snapshot.reason is not None and call.snapshot.reason.message == "You hung up."
+
+
+def test_a_refused_hang_up_of_a_held_call_shows_it_on_hold(call: CallTracker) -> None:
+    drive(call, *RINGING_YOU, *FAR_END, *ANSWERED)
+    drive(call, pa("Connected", "resumePhoneAudio", "stopPhoneAudio"))
+    call.local_ending()
+    back = call.end_refused(REFUSED)
+    assert back.state is CallState.ON_HOLD
+    assert back.actions == {CallAction.RESUME, CallAction.HANG_UP}
+
+
+@pytest.mark.parametrize(
+    ("progress", "shown"),
+    [
+        ((), CallState.CALLING_YOU),
+        (FAR_END, CallState.CONNECTING),
+        ((*FAR_END, pa("Connected", "stopPhoneAudio")), CallState.RINGING_THEM),
+    ],
+)
+def test_a_refused_cancel_returns_to_the_setup_state_the_call_was_in(
+    call: CallTracker, progress: tuple[Wire, ...], shown: CallState
+) -> None:
+    drive(call, *RINGING_YOU, *progress)
+    before = call.snapshot
+    assert call.local_ending().state is CallState.ENDING
+    back = call.end_refused(REFUSED)
+    assert back.state is shown is before.state
+    assert back.actions == before.actions == {CallAction.CANCEL}
+    assert back.connected_at is None
+    assert back.reason == REFUSED
+
+
+def test_a_refused_cancel_that_crossed_the_phone_leg_is_not_shown_answered(
+    call: CallTracker,
+) -> None:
+    drive(call, *RINGING_YOU, *FAR_END)
+    call.local_ending()
+    drive(call, pa("Connected", "holdPhoneAudio", "stopPhoneAudio"))  # now hanging up
+    assert call.stop_after_cancel() is not None
+    back = call.end_refused(REFUSED)
+    assert back.state is CallState.RINGING_THEM  # the far end never answered
+    assert back.connected_at is None
+    assert back.actions == {CallAction.CANCEL}
+    # Its answer arriving later connects it as usual.
+    drive(call, inv("completed", "Connected", status="Success", cancel=False))
+    assert call.snapshot.state is CallState.CONNECTED
+    assert call.snapshot.reason is None
+
+
+def test_a_refusal_changes_nothing_unless_the_call_is_ending_locally(call: CallTracker) -> None:
+    drive(call, *RINGING_YOU, *FAR_END, *ANSWERED)
+    connected = call.snapshot
+    assert call.end_refused(REFUSED) == connected
+    drive(call, pa("Disconnected"))
+    final = call.snapshot
+    assert call.end_refused(REFUSED) == final
 
 
 # -- aggregation tolerance (docs/protocol.md §11 check 34) -----------------------------------------
