@@ -44,7 +44,7 @@ print(json.dumps(sorted(sys.modules)))
 HEAVY = ("msal", "requests", "cryptography", "starlette", "uvicorn", "app.simulator")
 
 
-def test_the_real_mode_window_and_session_load_no_azure_ad_stack_and_no_simulator() -> None:
+def _window_modules() -> list[str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run(
         [sys.executable, "-c", _SCRIPT],
@@ -56,7 +56,19 @@ def test_the_real_mode_window_and_session_load_no_azure_ad_stack_and_no_simulato
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    modules: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return modules
+
+
+def test_the_real_mode_window_and_session_load_no_azure_ad_stack_and_no_simulator() -> None:
+    modules = _window_modules()
     assert "app.wiring" in modules and "app.ucwa.session" in modules  # it did build a session
-    loaded = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
-    assert loaded == []
+    assert [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)] == []
+
+
+def test_the_region_list_loads_no_metadata_of_regions_nobody_dials() -> None:
+    # The Settings view-model labels ~250 regions at start ("DE (+49)").
+    modules = _window_modules()
+    assert "app.viewmodel.settings" in modules
+    regions = [m for m in modules if m.startswith("phonenumbers.data.region_")]
+    assert len(regions) <= 3, regions
