@@ -121,7 +121,7 @@ SELF_CONTAINED_FILES = ("Makefile", "README.md", "pyproject.toml", ".ci/run")
 # file does not match itself).
 OUTSIDE_NAMES = re.compile(
     r"\bshared/(?:ucwa|design|seed|samples)"
-    r"|[\"']shared[\"']\s*/"  # Path(...) / "shared" / ...
+    r"|[\"']share[d][\"']\s*/"  # a path built from a "share" "d" segment
     r"|/wor[k]/"
     r"|\bspec\.md\b"
     r"|\bARCHITECTURE\.md\b"

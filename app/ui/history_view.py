@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.qtutil import named
+from app.ui.qtutil import confirm_destructive, named
 from app.viewmodel.protocols import HistorySurface
 
 COLUMNS = (("number", "Number"), ("who", "Who"), ("when", "When"), ("duration", "Duration"),
@@ -172,26 +172,18 @@ class HistoryView(QDialog):
 
     @Slot()
     def ask_clear(self) -> None:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            self.tr("Clear call history"),
-            self.tr("Remove every call from the history? This cannot be undone."),
-            QMessageBox.StandardButton.Cancel,
+        self._confirm = confirm_destructive(
             self,
+            name="confirmClearHistory",
+            title=self.tr("Clear call history"),
+            question=self.tr("Remove every call from the history? This cannot be undone."),
+            action=self.tr("Clear all"),
+            on_yes=self._history.clearAll,
+            on_closed=self._forget_confirm,
         )
-        box.setObjectName("confirmClearHistory")
-        clear = box.addButton(self.tr("Clear all"), QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
 
-        def done(_result: int) -> None:
-            self._confirm = None
-            if box.clickedButton() is clear:
-                self._history.clearAll()
-            box.deleteLater()
-
-        box.finished.connect(done)
-        self._confirm = box
-        box.open()  # never exec(): a nested loop would re-enter the asyncio tasks
+    def _forget_confirm(self) -> None:
+        self._confirm = None
 
     @property
     def confirm_box(self) -> QMessageBox | None:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.dialer_view import CallbackSelector
-from app.ui.qtutil import named
+from app.ui.qtutil import confirm_destructive, named
 from app.ui.signin_view import METHOD_LABELS
 from app.viewmodel.protocols import HistorySurface, SettingsSurface, ShellSurface
 
@@ -269,26 +269,18 @@ class SettingsDialog(QDialog):
         history = self._history
         if history is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            self.tr("Delete call history"),
-            self.tr("Delete the call history (real and demo calls) from this computer?"),
-            QMessageBox.StandardButton.Cancel,
+        self._confirm = confirm_destructive(
             self,
+            name="confirmDeleteHistory",
+            title=self.tr("Delete call history"),
+            question=self.tr("Delete the call history (real and demo calls) from this computer?"),
+            action=self.tr("Delete"),
+            on_yes=history.deleteHistory,
+            on_closed=self._forget_confirm,
         )
-        box.setObjectName("confirmDeleteHistory")
-        delete = box.addButton(self.tr("Delete"), QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
 
-        def done(_result: int) -> None:
-            self._confirm = None
-            if box.clickedButton() is delete:
-                history.deleteHistory()
-            box.deleteLater()
-
-        box.finished.connect(done)
-        self._confirm = box
-        box.open()  # never exec(): a nested loop would re-enter the asyncio tasks
+    def _forget_confirm(self) -> None:
+        self._confirm = None
 
     @property
     def confirm_box(self) -> QMessageBox | None:
