@@ -33,12 +33,8 @@ def confirm_destructive(
     """Open (never exec(): a nested loop would re-enter the asyncio tasks) a question whose
     default is Cancel; ``on_yes`` runs only when the destructive ``action`` button was chosen,
     ``on_closed`` whenever the box closes."""
-    box = named(
-        QMessageBox(
-            QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.Cancel, parent
-        ),
-        name,
-    )
+    cancel = QMessageBox.StandardButton.Cancel
+    box = named(QMessageBox(QMessageBox.Icon.Question, title, question, cancel, parent), name)
     chosen = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(cancel)
 
