@@ -38,7 +38,7 @@ def test_a_number_the_dial_plan_cannot_complete_is_explained(sim_server: SimServ
     code, out, err = call(
         "12", "--server", sim_server.discovery_url, "--user", "alice@contoso.com", "--json"
     )
-    assert code == 1
+    assert code == 1, err
     assert err.strip().splitlines()[-1] == (
         'ucwa-phone call: failed: The server could not turn "12" into a phone number it can call.'
     )
