@@ -7,8 +7,17 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from jeepney import DBusAddress, HeaderFields, Message, MessageType, Properties
-from jeepney import new_error, new_method_call, new_method_return, new_signal
+from jeepney import (
+    DBusAddress,
+    HeaderFields,
+    Message,
+    MessageType,
+    Properties,
+    new_error,
+    new_method_call,
+    new_method_return,
+    new_signal,
+)
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
@@ -58,7 +67,9 @@ class FakeDesktop:
     def __enter__(self) -> FakeDesktop:
         conn = open_dbus_connection(bus="SESSION")
         for name in (WATCHER, NOTIFICATIONS):
-            reply = conn.send_and_get_reply(new_method_call(message_bus, "RequestName", "su", (name, 4)))
+            reply = conn.send_and_get_reply(
+                new_method_call(message_bus, "RequestName", "su", (name, 4))
+            )
             if reply.body[0] != _NAME_TAKEN_NOW:
                 conn.close()
                 raise RuntimeError(f"{name} is already owned on this bus")
@@ -102,8 +113,12 @@ class FakeDesktop:
         if path == WATCHER_PATH and interface == WATCHER:
             if member == "RegisterStatusNotifierItem":
                 service = msg.body[0]
-                # An item may pass its object path instead of a bus name; the sender is the name then.
-                item = Item(sender, service) if service.startswith("/") else Item(service, "/StatusNotifierItem")
+                # An item passes its bus name or just its object path (then the sender is the name).
+                item = (
+                    Item(sender, service)
+                    if service.startswith("/")
+                    else Item(service, "/StatusNotifierItem")
+                )
                 with self._lock:
                     self.items.append(item)
                 self._conn_send_signal("StatusNotifierItemRegistered", f"{item.service}{item.path}")
@@ -129,7 +144,9 @@ class FakeDesktop:
                 return new_method_return(msg, "ssss", ("fake-desktop", "tests", "0", "1.2"))
             if member == "CloseNotification":
                 return new_method_return(msg)
-        return new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (f"{interface}.{member}",))
+        return new_error(
+            msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (f"{interface}.{member}",)
+        )
 
     def _watcher_props(self) -> dict[str, tuple[str, Any]]:
         with self._lock:
@@ -147,7 +164,7 @@ class FakeDesktop:
 
 
 def item_properties(item: Item) -> dict[str, Any]:
-    """The tray icon's StatusNotifierItem properties (Title, ToolTip, Status, ...), asked over D-Bus."""
+    """The tray icon's StatusNotifierItem properties (Title, ToolTip, Status, ...), over D-Bus."""
     with open_dbus_connection(bus="SESSION") as conn:
         address = DBusAddress(item.path, bus_name=item.service, interface=ITEM_INTERFACE)
         reply = conn.send_and_get_reply(Properties(address).get_all(), timeout=5)

@@ -35,12 +35,21 @@ class App:
         self.log = log
         self.xdotool = _tool("xdotool")
         env = dict(os.environ)  # conftest points XDG_* at this test's tmp dirs: demo mode
-        for var in ("QT_SCALE_FACTOR", "WAYLAND_DISPLAY", "QT_QPA_PLATFORMTHEME", "UCWA_PHONE_PASSWORD"):
+        for var in (
+            "QT_SCALE_FACTOR",
+            "WAYLAND_DISPLAY",
+            "QT_QPA_PLATFORMTHEME",
+            "UCWA_PHONE_PASSWORD",
+        ):
             env.pop(var, None)
         env.update(QT_QPA_PLATFORM="xcb", DISPLAY=display)
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "app"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         self.wid = ""
 
@@ -103,13 +112,14 @@ def test_the_tray_icon_shows_the_state_and_an_unseen_call_end_is_notified(
             lambda: _tooltip_says(props, items[0], "Signed in"),
         )
         assert props["Status"] == "Active"
-        title, text = props["ToolTip"][2:4]
-        assert title.startswith(TITLE), props["ToolTip"]
+        assert props["Title"] == TITLE
+        assert props["ToolTip"][2].startswith(f"{TITLE}\nSigned in"), props["ToolTip"]
 
         app.x("windowfocus", "--sync", app.wid)  # no window manager on Xvfb
         app.x("type", "--delay", "40", HANGS_UP)
         app.x("key", "Return")
         _wait("the call to connect", lambda: app.title().startswith("Connected"))
+        _wait("the tray icon to say so", lambda: _tooltip_says(props, items[0], "Connected"))
         # The user turns to another window (the root window here) while the call is up.
         root = app.x("search", "--maxdepth", "0", "--name", "")
         app.x("windowfocus", "--sync", root.splitlines()[0])
@@ -129,10 +139,14 @@ def test_the_tray_icon_shows_the_state_and_an_unseen_call_end_is_notified(
 def _tooltip_says(props: dict[str, Any], item: Any, words: str) -> bool:
     props.clear()
     props.update(item_properties(item))
-    return words in str(props.get("ToolTip", ""))
+    tooltip = props.get("ToolTip", ("", [], "", ""))
+    return words in tooltip[2]  # (icon name, icon pixmaps, title, text): Qt puts it in the title
 
 
-def test_without_a_desktop_tray_no_icon_appears_and_nothing_is_said(xvfb: str, tmp_path: Path) -> None:  # noqa: F811
+def test_without_a_desktop_tray_no_icon_appears_and_nothing_is_said(
+    xvfb: str,  # noqa: F811 (the imported fixture)
+    tmp_path: Path,
+) -> None:
     app = App(xvfb, tmp_path / "app.log")
     try:
         app.signed_in()
