@@ -482,6 +482,10 @@ class FakeSettingsViewModel(_FakeBase):
         self._record("setNotifications", value)
         self.set(notifications=value)
 
+    @Slot()
+    def reload(self) -> None:
+        self._record("reload")
+
 
 class FakeTrayViewModel(_FakeBase):
     iconNameChanged = Signal(str)
