@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Slot
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -75,6 +75,9 @@ class DiagnosticsDialog(QDialog):
         QGuiApplication.clipboard().setText(text)
         self.summary.setText(self.tr("Diagnostics copied to the clipboard."))
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self._vm.cancel()  # a running check stops (and still cleans up on the server)
-        super().closeEvent(event)
+    def done(self, result: int) -> None:
+        # Every way out ends here: Close, the title bar's button (closeEvent → reject) and Esc
+        # (reject, which never calls closeEvent). A running check stops, still cleaning up on
+        # the server.
+        self._vm.cancel()
+        super().done(result)
