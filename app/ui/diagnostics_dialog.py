@@ -58,6 +58,7 @@ class DiagnosticsDialog(QDialog):
 
         self.runButton.clicked.connect(diagnostics.run)
         self.copyButton.clicked.connect(self.copy)
+        diagnostics.reportReady.connect(self._on_report)
         diagnostics.summaryChanged.connect(self._sync)
         diagnostics.stepsChanged.connect(self._sync)
         diagnostics.runningChanged.connect(self._sync)
@@ -71,7 +72,11 @@ class DiagnosticsDialog(QDialog):
 
     @Slot()
     def copy(self) -> None:
-        text = self._vm.reportText(QGuiApplication.platformName())
+        self.summary.setText(self.tr("Gathering diagnostics…"))
+        self._vm.copyReport(QGuiApplication.platformName())
+
+    @Slot(str)
+    def _on_report(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
         self.summary.setText(self.tr("Diagnostics copied to the clipboard."))
 

@@ -60,7 +60,7 @@ def test_copy_puts_the_view_models_redacted_report_on_the_clipboard(
     assert window.diagnosticsDialog is not None
     window.diagnosticsDialog.copyButton.click()
     assert QGuiApplication.clipboard().text() == diagnostics.report
-    assert diagnostics.called("reportText") == [(QGuiApplication.platformName(),)]
+    assert diagnostics.called("copyReport") == [(QGuiApplication.platformName(),)]
 
 
 def test_closing_the_dialog_stops_a_running_check(
