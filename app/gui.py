@@ -72,14 +72,21 @@ def display_problem(env: Mapping[str, str], platform: str) -> str | None:
     (which would abort the process instead)."""
     if platform.startswith(("win", "darwin", "cygwin")):
         return None
-    qpa = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
-    if qpa in _HEADLESS_PLATFORMS:
+    # "wayland;xcb": Qt tries each in turn, so one usable platform is enough.
+    listed = env.get("QT_QPA_PLATFORM", "").split(";")
+    if any(_platform_usable(name.split(":", 1)[0].strip().lower(), env) for name in listed):
         return None
+    return NO_DISPLAY_MESSAGE
+
+
+def _platform_usable(qpa: str, env: Mapping[str, str]) -> bool:
+    if qpa in _HEADLESS_PLATFORMS:
+        return True
     if qpa.startswith("wayland"):
-        return None if env.get("WAYLAND_DISPLAY") else NO_DISPLAY_MESSAGE
+        return bool(env.get("WAYLAND_DISPLAY"))
     if qpa == "xcb":
-        return None if env.get("DISPLAY") else NO_DISPLAY_MESSAGE
-    return None if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") else NO_DISPLAY_MESSAGE
+        return bool(env.get("DISPLAY"))
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
 def run(args: argparse.Namespace, *, on_ready: OnReady | None = None) -> int:
