@@ -256,11 +256,17 @@ async def _amain(
         account: Account | None = None
         password: str | None = None
         if demo:
-            started = await demo_server.astart()
-            account, password = _demo_account(started)
-            demo_check.append(_demo_check(started))
-            # Once a real account is set up the demo session is gone: stop its simulator too.
-            shell.signin.accountSaved.connect(demo_server.stop_soon)
+            try:
+                started = await demo_server.astart()
+            except (OSError, RuntimeError, ImportError) as exc:
+                # The window stays usable: Account ▸ Change account still sets up a real one.
+                log.warning("the demo simulator did not start: %s", exc)
+                shell.showError("The demo server could not start.", str(exc))
+            else:
+                account, password = _demo_account(started)
+                demo_check.append(_demo_check(started))
+                # Once a real account is set up the demo session is gone: stop its simulator.
+                shell.signin.accountSaved.connect(demo_server.stop_soon)
         elif trust_problem is None:
             account, password = _startup_account(args, settings)
             shell.signin.signInFailed.connect(shell.requestSetup)  # the form asks what is missing
