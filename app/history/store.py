@@ -17,7 +17,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,14 @@ FIELDS: tuple[str, ...] = (
 
 
 _SELECT = "SELECT id, typed, sent, answered_by, started_at, duration_s, outcome, reason FROM calls"
+
+
+_OWNER_COLUMNS = ", owner_pid, owner_started, owner_run"
+
+
+def _run_gone(pid: int | None, started: str | None, token: str | None) -> bool:
+    """Whether the run that wrote an "in progress" row is gone (rows before v2 have none)."""
+    return pid is None or not Run(pid, started, token or "").alive()
 
 
 class HistoryUnavailable(Exception):
@@ -209,7 +217,7 @@ class HistoryStore:
             gone = [
                 (Outcome.INTERRUPTED.value, INTERRUPTED_REASON, row_id)
                 for row_id, pid, started, token in rows
-                if pid is None or not Run(pid, started, token or "").alive()
+                if _run_gone(pid, started, token)
             ]
             db.executemany("UPDATE calls SET outcome = ?, reason = ? WHERE id = ?", gone)
 
@@ -264,7 +272,9 @@ class HistoryStore:
 
     def entries(self, search: str = "", limit: int | None = None) -> list[Entry]:
         """Newest first; ``search`` matches the number (typed or sent) or who answered."""
-        sql = _SELECT
+        # Read-only, a call whose run is gone is shown as interrupted (the file is not changed).
+        owners = self._run is None
+        sql = _SELECT.replace(" FROM", _OWNER_COLUMNS + " FROM") if owners else _SELECT
         params: list[Any] = []
         if search.strip():
             pattern = "%" + _escape_like(search.strip()) + "%"
@@ -277,7 +287,15 @@ class HistoryStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(max(0, limit))
-        return [Entry(*row) for row in self._db.execute(sql, params)]
+        if not owners:
+            return [Entry(*row) for row in self._db.execute(sql, params)]
+        entries = []
+        for *fields, pid, started, token in self._db.execute(sql, params):
+            entry = Entry(*fields)
+            if entry.outcome == Outcome.IN_PROGRESS.value and _run_gone(pid, started, token):
+                entry = replace(entry, outcome=Outcome.INTERRUPTED.value, reason=INTERRUPTED_REASON)
+            entries.append(entry)
+        return entries
 
     def delete(self, row_id: int) -> None:
         with self._transaction() as db:
@@ -348,6 +366,12 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         if schema.version(connection) > schema.VERSION:
             raise HistoryUnavailable(_unavailable(schema.TooNew("the file is from a newer app")))
         connection.execute("SELECT count(*) FROM calls").fetchone()
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(calls)")}
+        if "owner_pid" not in columns:  # an older file, not migrated when only read
+            connection.execute(
+                "CREATE TEMP VIEW calls AS SELECT *, NULL AS owner_pid, NULL AS owner_started,"
+                " NULL AS owner_run FROM main.calls"
+            )
     except sqlite3.Error as exc:
         connection.close()
         raise HistoryUnavailable(_unavailable(exc)) from exc

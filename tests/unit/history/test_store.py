@@ -111,15 +111,31 @@ def test_reading_read_only_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     window = HistoryStore.open(path)
     _start(window)
-    window.close()  # even a dead run's call is left for the window to mark
+    window.close()  # the window died with the call up
     before = path.read_bytes()
     reader = HistoryStore.open(path, read_only=True)
-    assert reader.entries()[0].outcome == "in progress"
+    assert reader.entries()[0].outcome == "interrupted"  # shown so, but not written
     with pytest.raises(sqlite3.OperationalError):
         reader.clear()
     reader.close()
     assert path.read_bytes() == before
     assert HistoryStore.open(path).entries()[0].outcome == "interrupted"
+
+
+def test_reading_a_version_1_file_read_only_shows_a_left_call_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with sqlite3.connect(path) as v1:
+        schema.migrate(v1, schema.MIGRATIONS[:1])
+        v1.execute(
+            "INSERT INTO calls (typed, sent, started_at, outcome)"
+            " VALUES ('1', 'tel:+1', 'x', 'in progress')"
+        )
+    v1.close()
+    reader = HistoryStore.open(path, read_only=True)
+    assert [e.outcome for e in reader.entries()] == ["interrupted"]
+    reader.close()
+    with sqlite3.connect(path) as db:
+        assert schema.version(db) == 1
 
 
 def test_reading_a_file_that_is_not_sqlite_read_only_leaves_it_in_place(tmp_path: Path) -> None:
