@@ -205,6 +205,8 @@ class HistoryView(QDialog):
         if self.table.itemAt(pos) is None:
             return
         menu = QMenu(self)
+        # One menu per right-click: gone once hidden (an action taken, Esc, a click elsewhere).
+        menu.aboutToHide.connect(menu.deleteLater)
         menu.addAction(self.tr("Call again"), self.redial_selected)
         menu.addAction(self.tr("Copy number"), self.copy_selected)
         menu.addAction(self.tr("Delete"), self.delete_selected)

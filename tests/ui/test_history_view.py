@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.ui.history_view import HistoryView
@@ -172,3 +172,17 @@ def test_settings_turn_history_off_and_delete_it_after_asking(
     delete.click()
     assert history.called("deleteHistory") == [()]
     dialog.close()
+
+
+@pytest.mark.qt_log_ignore(  # offscreen cannot raise a popup or grab the keyboard for it
+    "This plugin does not support raise", "This plugin does not support grabbing the keyboard"
+)
+def test_right_click_menus_do_not_pile_up(qtbot: QtBot, view: HistoryView) -> None:
+    pos = view.table.visualRect(view.table.model().index(0, 0)).center()
+    for _ in range(3):
+        view.table.customContextMenuRequested.emit(pos)
+        menu = view.findChild(QMenu)
+        assert menu is not None
+        qtbot.waitExposed(menu)
+        menu.hide()  # as when one of its actions is taken
+        qtbot.waitUntil(lambda: view.findChildren(QMenu) == [], timeout=2000)
