@@ -53,10 +53,21 @@ def test_typing_in_the_search_field_filters(
     qtbot: QtBot, view: HistoryView, history: FakeHistoryViewModel
 ) -> None:
     qtbot.keyClicks(view.searchField, "bob")
-    assert history.called("setSearch")[-1] == ("bob",)
+    assert history.called("setSearch") == []  # not a query per keystroke
+    qtbot.waitUntil(lambda: history.called("setSearch") == [("bob",)], timeout=2000)
     history.set(rows=[])
     assert view.table.rowCount() == 0 and view.emptyLabel.isVisible()
     assert not view.clearButton.isEnabled() and not view.callButton.isEnabled()
+
+
+def test_enter_in_the_search_field_searches_at_once(
+    qtbot: QtBot, view: HistoryView, history: FakeHistoryViewModel
+) -> None:
+    qtbot.keyClicks(view.searchField, "425")
+    qtbot.keyClick(view.searchField, Qt.Key.Key_Return)
+    assert history.called("setSearch") == [("425",)]
+    qtbot.wait(300)
+    assert history.called("setSearch") == [("425",)]  # and not again when the pause ends
 
 
 def test_enter_on_a_row_redials_it_and_closes_the_window(
