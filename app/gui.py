@@ -72,14 +72,21 @@ def display_problem(env: Mapping[str, str], platform: str) -> str | None:
     (which would abort the process instead)."""
     if platform.startswith(("win", "darwin", "cygwin")):
         return None
-    qpa = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
-    if qpa in _HEADLESS_PLATFORMS:
+    # "wayland;xcb": Qt tries each in turn, so one usable platform is enough.
+    listed = env.get("QT_QPA_PLATFORM", "").split(";")
+    if any(_platform_usable(name.split(":", 1)[0].strip().lower(), env) for name in listed):
         return None
+    return NO_DISPLAY_MESSAGE
+
+
+def _platform_usable(qpa: str, env: Mapping[str, str]) -> bool:
+    if qpa in _HEADLESS_PLATFORMS:
+        return True
     if qpa.startswith("wayland"):
-        return None if env.get("WAYLAND_DISPLAY") else NO_DISPLAY_MESSAGE
+        return bool(env.get("WAYLAND_DISPLAY"))
     if qpa == "xcb":
-        return None if env.get("DISPLAY") else NO_DISPLAY_MESSAGE
-    return None if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") else NO_DISPLAY_MESSAGE
+        return bool(env.get("DISPLAY"))
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
 def run(args: argparse.Namespace, *, on_ready: OnReady | None = None) -> int:
@@ -249,11 +256,17 @@ async def _amain(
         account: Account | None = None
         password: str | None = None
         if demo:
-            started = await demo_server.astart()
-            account, password = _demo_account(started)
-            demo_check.append(_demo_check(started))
-            # Once a real account is set up the demo session is gone: stop its simulator too.
-            shell.signin.accountSaved.connect(demo_server.stop_soon)
+            try:
+                started = await demo_server.astart()
+            except (OSError, RuntimeError, ImportError) as exc:
+                # The window stays usable: Account ▸ Change account still sets up a real one.
+                log.warning("the demo simulator did not start: %s", exc)
+                shell.showError("The demo server could not start.", str(exc))
+            else:
+                account, password = _demo_account(started)
+                demo_check.append(_demo_check(started))
+                # Once a real account is set up the demo session is gone: stop its simulator.
+                shell.signin.accountSaved.connect(demo_server.stop_soon)
         elif trust_problem is None:
             account, password = _startup_account(args, settings)
             shell.signin.signInFailed.connect(shell.requestSetup)  # the form asks what is missing

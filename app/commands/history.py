@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     entries: list[Entry] = []
     if path.exists():  # reading must not create a history the user never had
         try:
-            store = HistoryStore.open(path)
+            # Read-only: a call up in the window meanwhile stays "in progress", untouched.
+            store = HistoryStore.open(path, read_only=True)
         except HistoryUnavailable as exc:
             print(f"ucwa-phone history: {exc}", file=sys.stderr)
             return 1

@@ -22,6 +22,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX calls_by_outcome ON calls(outcome);
     """,
+    # v2: which run wrote a row, so only rows of runs that are gone are marked interrupted.
+    """
+    ALTER TABLE calls ADD COLUMN owner_pid INTEGER;
+    ALTER TABLE calls ADD COLUMN owner_started TEXT;
+    ALTER TABLE calls ADD COLUMN owner_run TEXT;
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -2,7 +2,8 @@
 
 Opening never crashes the app: a damaged file is moved aside (``<name>.corrupt-<timestamp>``) and
 a new one started, with a notice; a locked or unwritable file raises HistoryUnavailable, and the
-caller runs this time without history.
+caller runs this time without history. Opened ``read_only`` (``ucwa-phone history``) the file is
+never changed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import platformdirs
 
 from app.files import FILE_MODE, private_directory
 from app.history import schema
+from app.history.runs import Run
 from app.settings import APP_NAME
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,14 @@ FIELDS: tuple[str, ...] = (
 _SELECT = "SELECT id, typed, sent, answered_by, started_at, duration_s, outcome, reason FROM calls"
 
 
+_OWNER_COLUMNS = ", owner_pid, owner_started, owner_run"
+
+
+def _run_gone(pid: int | None, started: str | None, token: str | None) -> bool:
+    """Whether the run that wrote an "in progress" row is gone (rows before v2 have none)."""
+    return pid is None or not Run(pid, started, token or "").alive()
+
+
 class HistoryUnavailable(Exception):
     """History cannot be used this run (locked, unwritable, from a newer app); a plain sentence."""
 
@@ -138,18 +148,30 @@ def to_csv(entries: Sequence[Entry]) -> str:
 class HistoryStore:
     """An open history file. Not thread-safe: used from the thread that opened it."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, notice: str | None) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        notice: str | None,
+        run: Run | None = None,
+    ) -> None:
         self._db = connection
         self.path = path
         self.notice = notice  # what opening had to do (a damaged file moved aside), or None
         self.max_entries = MAX_ENTRIES
+        self._run = run  # None: read-only
 
     @classmethod
-    def open(cls, path: Path) -> HistoryStore:
+    def open(cls, path: Path, *, read_only: bool = False) -> HistoryStore:
         """Open (creating, migrating, repairing) the file at ``path``; see the module docstring.
 
-        Rows still "in progress" belong to a run that died: they become "interrupted".
+        Rows still "in progress" whose run is gone (its process ended, or its store in this
+        process was closed) become "interrupted"; those of live runs, such as a call up in the
+        window while the command line looks, stay as they are. ``read_only``: nothing is
+        created, migrated, repaired or marked (a damaged file raises HistoryUnavailable).
         """
+        if read_only:
+            return cls(_connect_read_only(path), path, None)
         private_directory(path.parent)
         notice = None
         try:
@@ -165,15 +187,17 @@ class HistoryStore:
                 connection = _connect(path)
             except _Damaged as again:
                 raise HistoryUnavailable(f"The call history cannot be used: {again}") from again
-        store = cls(connection, path, notice)
+        store = cls(connection, path, notice, Run.begin())
         try:
             store._mark_interrupted()
         except sqlite3.Error as exc:
-            connection.close()
+            store.close()
             raise HistoryUnavailable(_unavailable(exc)) from exc
         return store
 
     def close(self) -> None:
+        if self._run is not None:
+            self._run.end()
         self._db.close()
 
     @contextlib.contextmanager
@@ -183,18 +207,39 @@ class HistoryStore:
 
     def _mark_interrupted(self) -> None:
         with self._transaction() as db:
-            db.execute(
-                "UPDATE calls SET outcome = ?, reason = ? WHERE outcome = ?",
-                (Outcome.INTERRUPTED.value, INTERRUPTED_REASON, Outcome.IN_PROGRESS.value),
-            )
+            # The write lock now, even when nothing is to be marked: a file another process
+            # holds locked turns history off at once, not at the first call.
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute(
+                "SELECT id, owner_pid, owner_started, owner_run FROM calls WHERE outcome = ?",
+                (Outcome.IN_PROGRESS.value,),
+            ).fetchall()
+            gone = [
+                (Outcome.INTERRUPTED.value, INTERRUPTED_REASON, row_id)
+                for row_id, pid, started, token in rows
+                if _run_gone(pid, started, token)
+            ]
+            db.executemany("UPDATE calls SET outcome = ?, reason = ? WHERE id = ?", gone)
 
     def start(self, *, typed: str, sent: str, call_id: str | None, started_at: str) -> int:
         """A new "in progress" entry; the oldest entries beyond ``max_entries`` go. Its id."""
         with self._transaction() as db:
+            run = self._run
+            if run is None:
+                raise sqlite3.OperationalError("the history was opened read-only")
             cursor = db.execute(
-                "INSERT INTO calls (call_id, typed, sent, started_at, outcome)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (call_id, typed, sent, started_at, Outcome.IN_PROGRESS.value),
+                "INSERT INTO calls (call_id, typed, sent, started_at, outcome,"
+                " owner_pid, owner_started, owner_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    call_id,
+                    typed,
+                    sent,
+                    started_at,
+                    Outcome.IN_PROGRESS.value,
+                    run.pid,
+                    run.started,
+                    run.token,
+                ),
             )
             row_id = cursor.lastrowid
             assert row_id is not None
@@ -227,7 +272,9 @@ class HistoryStore:
 
     def entries(self, search: str = "", limit: int | None = None) -> list[Entry]:
         """Newest first; ``search`` matches the number (typed or sent) or who answered."""
-        sql = _SELECT
+        # Read-only, a call whose run is gone is shown as interrupted (the file is not changed).
+        owners = self._run is None
+        sql = _SELECT.replace(" FROM", _OWNER_COLUMNS + " FROM") if owners else _SELECT
         params: list[Any] = []
         if search.strip():
             pattern = "%" + _escape_like(search.strip()) + "%"
@@ -240,7 +287,15 @@ class HistoryStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(max(0, limit))
-        return [Entry(*row) for row in self._db.execute(sql, params)]
+        if not owners:
+            return [Entry(*row) for row in self._db.execute(sql, params)]
+        entries = []
+        for *fields, pid, started, token in self._db.execute(sql, params):
+            entry = Entry(*fields)
+            if entry.outcome == Outcome.IN_PROGRESS.value and _run_gone(pid, started, token):
+                entry = replace(entry, outcome=Outcome.INTERRUPTED.value, reason=INTERRUPTED_REASON)
+            entries.append(entry)
+        return entries
 
     def delete(self, row_id: int) -> None:
         with self._transaction() as db:
@@ -294,6 +349,33 @@ def _connect(path: Path) -> sqlite3.Connection:
         connection.close()
         raise HistoryUnavailable(_unavailable(exc)) from exc
     except _Damaged:
+        connection.close()
+        raise
+    return connection
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot change the file (SQLite's read-only URI mode)."""
+    try:
+        connection = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_S
+        )
+    except (OSError, sqlite3.Error) as exc:
+        raise HistoryUnavailable(_unavailable(exc)) from exc
+    try:
+        if schema.version(connection) > schema.VERSION:
+            raise HistoryUnavailable(_unavailable(schema.TooNew("the file is from a newer app")))
+        connection.execute("SELECT count(*) FROM calls").fetchone()
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(calls)")}
+        if "owner_pid" not in columns:  # an older file, not migrated when only read
+            connection.execute(
+                "CREATE TEMP VIEW calls AS SELECT *, NULL AS owner_pid, NULL AS owner_started,"
+                " NULL AS owner_run FROM main.calls"
+            )
+    except sqlite3.Error as exc:
+        connection.close()
+        raise HistoryUnavailable(_unavailable(exc)) from exc
+    except HistoryUnavailable:
         connection.close()
         raise
     return connection

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Slot
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -58,6 +58,7 @@ class DiagnosticsDialog(QDialog):
 
         self.runButton.clicked.connect(diagnostics.run)
         self.copyButton.clicked.connect(self.copy)
+        diagnostics.reportReady.connect(self._on_report)
         diagnostics.summaryChanged.connect(self._sync)
         diagnostics.stepsChanged.connect(self._sync)
         diagnostics.runningChanged.connect(self._sync)
@@ -71,10 +72,17 @@ class DiagnosticsDialog(QDialog):
 
     @Slot()
     def copy(self) -> None:
-        text = self._vm.reportText(QGuiApplication.platformName())
+        self.summary.setText(self.tr("Gathering diagnostics…"))
+        self._vm.copyReport(QGuiApplication.platformName())
+
+    @Slot(str)
+    def _on_report(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
         self.summary.setText(self.tr("Diagnostics copied to the clipboard."))
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self._vm.cancel()  # a running check stops (and still cleans up on the server)
-        super().closeEvent(event)
+    def done(self, result: int) -> None:
+        # Every way out ends here: Close, the title bar's button (closeEvent → reject) and Esc
+        # (reject, which never calls closeEvent). A running check stops, still cleaning up on
+        # the server.
+        self._vm.cancel()
+        super().done(result)

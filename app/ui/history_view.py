@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, Slot
+from PySide6.QtCore import QPoint, Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,6 +27,9 @@ from app.viewmodel.protocols import HistorySurface
 COLUMNS = (("number", "Number"), ("who", "Who"), ("when", "When"), ("duration", "Duration"),
            ("outcome", "Outcome"))  # fmt: skip
 _ID = Qt.ItemDataRole.UserRole
+
+
+SEARCH_DEBOUNCE_MS = 200  # typing pauses this long before the history is searched
 
 
 class HistoryView(QDialog):
@@ -86,7 +89,12 @@ class HistoryView(QDialog):
         layout.addWidget(self.message)
         layout.addLayout(buttons)
 
-        self.searchField.textChanged.connect(history.setSearch)
+        # Each search is a query of the history file on this thread: once typing pauses.
+        self._searchTimer = QTimer(self)
+        self._searchTimer.setSingleShot(True)
+        self._searchTimer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._searchTimer.timeout.connect(self._search_now)
+        self.searchField.textChanged.connect(self._searchTimer.start)
         self.searchField.returnPressed.connect(self._focus_table)
         self.table.cellDoubleClicked.connect(lambda _r, _c: self.redial_selected())
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -145,7 +153,14 @@ class HistoryView(QDialog):
 
     @Slot()
     def _focus_table(self) -> None:
+        if self._searchTimer.isActive():  # Enter: the rows for what was typed, at once
+            self._search_now()
         self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @Slot()
+    def _search_now(self) -> None:
+        self._searchTimer.stop()
+        self._history.setSearch(self.searchField.text())
 
     # ---- commands ---------------------------------------------------------------------------
 
@@ -205,6 +220,8 @@ class HistoryView(QDialog):
         if self.table.itemAt(pos) is None:
             return
         menu = QMenu(self)
+        # One menu per right-click: gone once hidden (an action taken, Esc, a click elsewhere).
+        menu.aboutToHide.connect(menu.deleteLater)
         menu.addAction(self.tr("Call again"), self.redial_selected)
         menu.addAction(self.tr("Copy number"), self.copy_selected)
         menu.addAction(self.tr("Delete"), self.delete_selected)

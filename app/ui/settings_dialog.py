@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import SignalInstance, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -188,6 +189,10 @@ class SettingsDialog(QDialog):
         shell.demoChanged.connect(self.refresh)
         shell.call.activeChanged.connect(self.refresh)
         self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._vm.reload()  # the sign-in form may have saved another account meanwhile
+        super().showEvent(event)
 
     def _bind_settings(self, vm: SettingsSurface) -> None:
         self.region.addItems([str(choice) for choice in vm.regionChoices])

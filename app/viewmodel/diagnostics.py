@@ -14,7 +14,10 @@ from app.diagnostics.steps import STEPS, Outcome, StepResult
 from app.viewmodel.base import ViewModelBase
 from app.viewmodel.properties import NotifyProperty
 
-__all__ = ["DiagnosticsService", "DiagnosticsViewModel"]
+__all__ = ["FACTS_DEADLINE_S", "DiagnosticsService", "DiagnosticsViewModel"]
+
+# Gathering the facts can hang (the first keyring use probes D-Bus); the copy must still come.
+FACTS_DEADLINE_S = 5.0
 
 
 class DiagnosticsService(Protocol):
@@ -26,7 +29,8 @@ class DiagnosticsService(Protocol):
         ...
 
     def facts(self, extra: Mapping[str, str]) -> dict[str, str]:
-        """Versions, platform, keyring backend and settings (no secrets), plus ``extra``."""
+        """Versions, platform, keyring backend and settings (no secrets), plus ``extra``.
+        Blocking (keyring and platform probes): called in a worker thread."""
         ...
 
 
@@ -41,13 +45,17 @@ class DiagnosticsViewModel(ViewModelBase):
             "skipped", "pending"), ms, detail, diagnostics, advice, line (a printable line).
         summary (str): one sentence on where the check stands.
 
-    Slots: ``run()`` (again) and ``cancel()``; ``reportText(platform_plugin)`` is the "Copy
-    diagnostics" text, redacted.
+    Slots: ``run()`` (again) and ``cancel()``; ``copyReport(platform_plugin)`` gathers the
+    "Copy diagnostics" text, redacted, off the GUI thread.
+
+    Signals:
+        reportReady(str): the text ``copyReport`` asked for, for the clipboard.
     """
 
     runningChanged = Signal(bool)
     stepsChanged = Signal(list)
     summaryChanged = Signal(str)
+    reportReady = Signal(str)
 
     def __init__(self, service: DiagnosticsService, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -112,11 +120,22 @@ class DiagnosticsViewModel(ViewModelBase):
         ]
         DiagnosticsViewModel.steps.set(self, rows)
 
-    @Slot(str, result=str)
-    def reportText(self, platform_plugin: str) -> str:
+    @Slot(str)
+    def copyReport(self, platform_plugin: str) -> None:
         extra = {
             "Qt": qVersion(),
             "PySide6": PySide6.__version__,
             "Qt platform plugin": platform_plugin or "(unknown)",
         }
-        return report_text(self._service.facts(extra), self._results)
+        self.tasks.spawn(self._report(extra), group="report")
+
+    async def _report(self, extra: dict[str, str]) -> None:
+        results = list(self._results)  # the steps as they were when the user asked
+        try:
+            facts = await asyncio.wait_for(
+                asyncio.to_thread(self._service.facts, extra), FACTS_DEADLINE_S
+            )
+        except TimeoutError:
+            # The thread is left to finish on its own; the user gets what is known now.
+            facts = {"environment": f"not gathered within {FACTS_DEADLINE_S:g} s", **extra}
+        self.reportReady.emit(report_text(facts, results))

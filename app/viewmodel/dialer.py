@@ -169,6 +169,8 @@ class DialerViewModel(ViewModelBase):
             target = phone.check(text, self._region).target
             if target is not None and target.display != text:
                 self.setNumber(target.display)
+                # A link names whom to call: nobody is looked up (typing on searches again).
+                self.search.set_query("", self._region)
                 return
         if not phone.is_plain(text):
             # An extension written out or a SIP address: kept as written, never reformatted.

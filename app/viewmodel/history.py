@@ -23,6 +23,8 @@ from app.viewmodel.protocols import CallSurface, DialerSurface
 log = logging.getLogger(__name__)
 
 IN_CALL = "Hang up first: a call is in progress."
+DIALING = "A call is being placed; wait for it."
+SIGN_IN_FIRST = "Sign in first."
 
 
 def when_text(started_at: str) -> str:
@@ -127,8 +129,18 @@ class HistoryViewModel(ViewModelBase):
         number = self._number(entry_id)
         if number is None:
             return
-        HistoryViewModel.message.set(self, "")
         self._dialer.setNumber(number)
+        if not self._dialer.canDial:
+            # dial() would do nothing; say why (the view stays open when there is a message).
+            if self._dialer.dialing:
+                reason = DIALING
+            elif self._dialer.numberValid:
+                reason = SIGN_IN_FIRST
+            else:
+                reason = self._dialer.hint or "This number cannot be called."
+            HistoryViewModel.message.set(self, reason)
+            return
+        HistoryViewModel.message.set(self, "")
         self._dialer.dial()
 
     def _number(self, entry_id: int) -> str | None:

@@ -1,4 +1,4 @@
-"""NotifyProperty: a typed read-only Qt Property that its owner changes through a checked setter."""
+"""NotifyProperty: a typed read-only Qt Property that its owner changes through ``set``."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ class NotifyProperty(Property, Generic[T]):
         number = NotifyProperty(str, numberChanged)
 
     Views and QML read it like any Qt Property (``vm.number`` is a ``str`` to mypy as well). The
-    view-model changes it with ``DialerViewModel.number.set(self, text)``: the value is
-    type-checked against the Property's type, stored, and the notify signal is emitted only when
-    the value really changed. No property name is spelled as a string anywhere.
+    view-model changes it with ``DialerViewModel.number.set(self, text)``: the value is stored,
+    and the notify signal is emitted only when the value really changed. Its type is checked by
+    mypy against the Property's (``set`` takes a ``T``), not at run time. No property name is
+    spelled as a string anywhere.
     """
 
     def __init__(self, type_: type[T], notify: Signal) -> None:

@@ -7,8 +7,8 @@ import logging
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.ucwa.dialing import DialTarget
-from app.ucwa.errors import SearchNotAllowed, UcwaError
+from app.ucwa.dialing import DialTarget, dial_target
+from app.ucwa.errors import InvalidNumber, SearchNotAllowed, UcwaError
 from app.ucwa.people import Contact, is_name_query
 from app.viewmodel.base import ViewModelBase
 from app.viewmodel.ports import CallService
@@ -30,7 +30,9 @@ class SearchViewModel(ViewModelBase):
         results (list[dict]): one dict per dialable row, best match first: ``person`` (name),
             ``about`` ("Engineer 2 · Engineering"), ``kind`` ("Work", "Mobile", "Other", "SIP")
             and ``number`` (as shown). Rows of one person follow each other.
-        currentIndex (int): the row Enter dials, -1 when none.
+        currentIndex (int): the row Enter dials, -1 when none. The first row is chosen when
+            the results arrive unless the text itself can be called (a SIP address): then
+            Enter dials what was typed until the user picks a row.
         message (str): "" or one sentence: nobody found, the search failed, or searching is
             not allowed for this account.
         busy (bool): a search is waiting for typing to pause or for the server.
@@ -52,6 +54,7 @@ class SearchViewModel(ViewModelBase):
         self._signed_in = False
         self._refused = False
         self._query = ""
+        self._query_dialable = False
         self._targets: list[DialTarget] = []
         self._results: list[dict[str, str]] = []
         self._currentIndex = -1
@@ -106,6 +109,7 @@ class SearchViewModel(ViewModelBase):
         if query == self._query:
             return
         self._query = query
+        self._query_dialable = _dialable(query, region)
         self._reset(keep_query=True)
         if not self.wants(query, region) or len(query) < MIN_QUERY or self._service is None:
             return
@@ -161,12 +165,20 @@ class SearchViewModel(ViewModelBase):
             for kind, target in contact.choices():
                 rows.append(_row(contact, kind, target))
                 targets.append(target)
-        self._show(rows, targets, "" if rows else f"No one found for '{query}'.")
+        message = "" if rows else f"No one found for '{query}'."
+        self._show(rows, targets, message, choose_first=not self._query_dialable)
 
-    def _show(self, rows: list[dict[str, str]], targets: list[DialTarget], message: str) -> None:
+    def _show(
+        self,
+        rows: list[dict[str, str]],
+        targets: list[DialTarget],
+        message: str,
+        *,
+        choose_first: bool = True,
+    ) -> None:
         self._targets = targets
         SearchViewModel.results.set(self, rows)
-        SearchViewModel.currentIndex.set(self, 0 if targets else -1)
+        SearchViewModel.currentIndex.set(self, 0 if targets and choose_first else -1)
         SearchViewModel.message.set(self, message)
         SearchViewModel.showing.set(self, bool(rows or message))
 
@@ -181,6 +193,14 @@ class SearchViewModel(ViewModelBase):
         SearchViewModel.available.set(
             self, self._service is not None and self._signed_in and not self._refused
         )
+
+
+def _dialable(text: str, region: str | None) -> bool:
+    try:
+        dial_target(text, region)
+    except InvalidNumber:
+        return False
+    return True
 
 
 def _row(contact: Contact, kind: str, target: DialTarget) -> dict[str, str]:

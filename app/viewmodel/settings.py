@@ -117,21 +117,23 @@ class SettingsViewModel(ViewModelBase):
         self._store = store
         self._dialer = dialer
         self._signin = signin
-        saved = store.load()
         self._codes = region_codes()
-        self._address = saved.address or ""
+        self._address = ""
         self._addressError = ""
-        self._method = saved.method if saved.method in METHODS else METHODS[0]
-        region = (saved.default_region or "").upper()
-        self._region = region if region in self._codes else ""
-        self._regionIndex = self._codes.index(self._region)
+        self._method = METHODS[0]
+        self._region = ""
+        self._regionIndex = 0
         self._regionChoices = [region_label(code) for code in self._codes]
         self._regionError = ""
-        self._caBundle = saved.ca_bundle or ""
+        self._caBundle = ""
         self._caBundleError = ""
         self._caBundleNote = ""
-        self._startMinimised = saved.start_minimised
-        self._notifications = saved.notifications
+        self._startMinimised = False
+        self._notifications = True
+        self.reload()
+        if signin is not None:
+            # A sign-in from the form saves its account: the dialog must not show the old one.
+            signin.accountSaved.connect(self.reload)
 
     address = NotifyProperty(str, addressChanged)
     addressError = NotifyProperty(str, addressErrorChanged)
@@ -145,6 +147,23 @@ class SettingsViewModel(ViewModelBase):
     caBundleNote = NotifyProperty(str, caBundleNoteChanged)
     startMinimised = NotifyProperty(bool, startMinimisedChanged)
     notifications = NotifyProperty(bool, notificationsChanged)
+
+    @Slot()
+    def reload(self) -> None:
+        """Show what the store holds now; others (the sign-in form) save settings too."""
+        saved = self._store.load()
+        SettingsViewModel.address.set(self, saved.address or "")
+        SettingsViewModel.addressError.set(self, "")
+        SettingsViewModel.method.set(self, saved.method if saved.method in METHODS else METHODS[0])
+        region = (saved.default_region or "").upper()
+        region = region if region in self._codes else ""
+        SettingsViewModel.region.set(self, region)
+        SettingsViewModel.regionIndex.set(self, self._codes.index(region))
+        SettingsViewModel.regionError.set(self, "")
+        SettingsViewModel.caBundle.set(self, saved.ca_bundle or "")
+        SettingsViewModel.caBundleError.set(self, "")
+        SettingsViewModel.startMinimised.set(self, saved.start_minimised)
+        SettingsViewModel.notifications.set(self, saved.notifications)
 
     # -- account --------------------------------------------------------------------------------
     @Slot(str)

@@ -132,6 +132,44 @@ def test_a_missing_ca_bundle_opens_the_window_with_the_reason(
     assert sim.request_log == []  # nothing was sent with the trust the user did not ask for
 
 
+_DEMO_CANNOT_START = """
+import runpy
+import app.demo_server
+
+def refuse(self):
+    raise OSError(98, "Address already in use")
+
+app.demo_server.DemoServer.start = refuse
+runpy.run_module("bench.gui_driver", run_name="__main__")
+"""
+
+
+def test_a_demo_server_that_cannot_start_is_said_in_the_banner_and_the_window_stays() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _DEMO_CANNOT_START],
+        cwd=ROOT,
+        env=_env(QT_QPA_PLATFORM="offscreen"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = _wait_for_line(proc, "BENCH banner")
+        time.sleep(0.5)
+        assert proc.poll() is None  # the window is still up
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert "The demo server could not start." in lines[-1]
+    assert "signed_in" not in out and "connection" not in out  # no sign-in was tried
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
 def test_server_mode_signs_in_calls_and_quits_deleting_the_application(
     sim_server: Any, sim: Any, sim_credentials: tuple[str, str]
 ) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.history.store import HistoryStore, history_path
 from app.settings import Settings, save
 from app.simulator.serve import SimServer
 
@@ -101,3 +102,15 @@ def test_no_history_yet_prints_a_sentence_and_creates_no_file() -> None:
     done = ucwa_phone("history")
     assert (done.returncode, done.stdout.strip()) == (0, "No calls yet.")
     assert not (Path(os.environ["XDG_DATA_HOME"]) / "ucwa-phone").exists()
+
+
+def test_listing_during_a_call_in_the_window_leaves_that_call_in_progress() -> None:
+    window = HistoryStore.open(history_path(False))  # this test process plays the window
+    window.start(typed="+14255550100", sent="tel:+14255550100", call_id=None, started_at="x")
+    before = window.path.read_bytes()
+    try:
+        assert [e["outcome"] for e in history()] == ["in progress"]
+        assert window.path.read_bytes() == before  # the listing wrote nothing
+        assert [e.outcome for e in window.entries()] == ["in progress"]
+    finally:
+        window.close()

@@ -482,6 +482,10 @@ class FakeSettingsViewModel(_FakeBase):
         self._record("setNotifications", value)
         self.set(notifications=value)
 
+    @Slot()
+    def reload(self) -> None:
+        self._record("reload")
+
 
 class FakeTrayViewModel(_FakeBase):
     iconNameChanged = Signal(str)
@@ -684,6 +688,7 @@ class FakeDiagnosticsViewModel(_FakeBase):
     runningChanged = Signal(bool)
     stepsChanged = Signal(list)
     summaryChanged = Signal(str)
+    reportReady = Signal(str)
 
     _defaults = {"running": False, "steps": [], "summary": "Not tested yet."}  # noqa: RUF012
     running = _prop("running", bool, runningChanged)
@@ -700,7 +705,7 @@ class FakeDiagnosticsViewModel(_FakeBase):
     def cancel(self) -> None:
         self._record("cancel")
 
-    @Slot(str, result=str)
-    def reportText(self, platform_plugin: str) -> str:
-        self._record("reportText", platform_plugin)
-        return self.report
+    @Slot(str)
+    def copyReport(self, platform_plugin: str) -> None:
+        self._record("copyReport", platform_plugin)
+        self.reportReady.emit(self.report)

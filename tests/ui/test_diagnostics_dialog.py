@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
@@ -59,7 +60,7 @@ def test_copy_puts_the_view_models_redacted_report_on_the_clipboard(
     assert window.diagnosticsDialog is not None
     window.diagnosticsDialog.copyButton.click()
     assert QGuiApplication.clipboard().text() == diagnostics.report
-    assert diagnostics.called("reportText") == [(QGuiApplication.platformName(),)]
+    assert diagnostics.called("copyReport") == [(QGuiApplication.platformName(),)]
 
 
 def test_closing_the_dialog_stops_a_running_check(
@@ -68,6 +69,19 @@ def test_closing_the_dialog_stops_a_running_check(
     window.test_connection()
     assert window.diagnosticsDialog is not None
     window.diagnosticsDialog.close()
+    assert diagnostics.called("cancel") == [()]
+
+
+def test_esc_closes_the_dialog_and_stops_a_running_check(
+    window: MainWindow, diagnostics: FakeDiagnosticsViewModel, qtbot: QtBot
+) -> None:
+    window.test_connection()
+    dialog = window.diagnosticsDialog
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    diagnostics.set(running=True)
+    qtbot.keyClick(dialog.steps, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
     assert diagnostics.called("cancel") == [()]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.ui.history_view import HistoryView
@@ -53,10 +53,21 @@ def test_typing_in_the_search_field_filters(
     qtbot: QtBot, view: HistoryView, history: FakeHistoryViewModel
 ) -> None:
     qtbot.keyClicks(view.searchField, "bob")
-    assert history.called("setSearch")[-1] == ("bob",)
+    assert history.called("setSearch") == []  # not a query per keystroke
+    qtbot.waitUntil(lambda: history.called("setSearch") == [("bob",)], timeout=2000)
     history.set(rows=[])
     assert view.table.rowCount() == 0 and view.emptyLabel.isVisible()
     assert not view.clearButton.isEnabled() and not view.callButton.isEnabled()
+
+
+def test_enter_in_the_search_field_searches_at_once(
+    qtbot: QtBot, view: HistoryView, history: FakeHistoryViewModel
+) -> None:
+    qtbot.keyClicks(view.searchField, "425")
+    qtbot.keyClick(view.searchField, Qt.Key.Key_Return)
+    assert history.called("setSearch") == [("425",)]
+    qtbot.wait(300)
+    assert history.called("setSearch") == [("425",)]  # and not again when the pause ends
 
 
 def test_enter_on_a_row_redials_it_and_closes_the_window(
@@ -172,3 +183,17 @@ def test_settings_turn_history_off_and_delete_it_after_asking(
     delete.click()
     assert history.called("deleteHistory") == [()]
     dialog.close()
+
+
+@pytest.mark.qt_log_ignore(  # offscreen cannot raise a popup or grab the keyboard for it
+    "This plugin does not support raise", "This plugin does not support grabbing the keyboard"
+)
+def test_right_click_menus_do_not_pile_up(qtbot: QtBot, view: HistoryView) -> None:
+    pos = view.table.visualRect(view.table.model().index(0, 0)).center()
+    for _ in range(3):
+        view.table.customContextMenuRequested.emit(pos)
+        menu = view.findChild(QMenu)
+        assert menu is not None
+        qtbot.waitExposed(menu)
+        menu.hide()  # as when one of its actions is taken
+        qtbot.waitUntil(lambda: view.findChildren(QMenu) == [], timeout=2000)

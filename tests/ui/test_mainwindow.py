@@ -251,6 +251,19 @@ def test_settings_dialog_is_non_modal(window: MainWindow, qtbot: QtBot) -> None:
     dialog.close()
 
 
+def test_settings_are_read_again_each_time_the_dialog_opens(
+    window: MainWindow, shell: FakeAppViewModel, qtbot: QtBot
+) -> None:
+    window.settingsAction.trigger()
+    dialog = window.settings_dialog
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    dialog.close()
+    window.settingsAction.trigger()  # the same dialog again: the sign-in form may have saved
+    assert len(shell.settings.called("reload")) == 2
+    dialog.close()
+
+
 def test_ring_me_at_offers_own_phones_and_another_number(
     window: MainWindow, shell: FakeAppViewModel, qtbot: QtBot
 ) -> None:

@@ -55,6 +55,9 @@ def test_a_subcommand_gets_its_own_options_unchecked_by_the_window() -> None:
         ({"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"}, "linux", False),
         ({"QT_QPA_PLATFORM": "wayland", "WAYLAND_DISPLAY": "wayland-0"}, "linux", True),
         ({}, "win32", True),
+        ({"QT_QPA_PLATFORM": "wayland;xcb", "DISPLAY": ":0"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "xcb;offscreen"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "wayland;xcb"}, "linux", False),
     ],
 )
 def test_no_display_is_said_before_qt_would_abort(

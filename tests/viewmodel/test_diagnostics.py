@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable, Mapping
 
+import pytest
 from pytestqt.qtbot import QtBot
 
+import app.viewmodel.diagnostics as diagnostics_vm
 from app.diagnostics.checker import AccountChecker, CheckTarget
 from app.diagnostics.steps import STEPS, Outcome, Step, StepResult
 from app.logs import register_secret
@@ -36,6 +40,41 @@ class SlowService:
     def facts(self, extra: Mapping[str, str]) -> dict[str, str]:
         # A careless source: the secret sits in a setting and in a server's text below.
         return {"server": f"https://lync.contoso.com/?password={SECRET}", "user": "alice", **extra}
+
+
+def copied(qtbot: QtBot, vm: DiagnosticsViewModel) -> str:
+    with qtbot.waitSignal(vm.reportReady, timeout=10000) as blocker:
+        vm.copyReport("offscreen")
+    return str(blocker.args[0])
+
+
+class HangingFacts(SlowService):
+    """The keyring probe hangs (a D-Bus that never answers) until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__(_failing_sign_in())
+        self.unblock = threading.Event()
+
+    def facts(self, extra: Mapping[str, str]) -> dict[str, str]:
+        self.unblock.wait(10)
+        return super().facts(extra)
+
+
+def test_copy_diagnostics_keeps_the_window_responsive_and_copies_by_a_deadline(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(diagnostics_vm, "FACTS_DEADLINE_S", 0.5)
+    service = HangingFacts()
+    vm = DiagnosticsViewModel(service)
+    reports: list[str] = []
+    vm.reportReady.connect(reports.append)
+    started = time.monotonic()
+    vm.copyReport("offscreen")
+    assert time.monotonic() - started < 0.2  # the click returned at once
+    qtbot.waitUntil(lambda: bool(reports), timeout=5000)
+    service.unblock.set()
+    assert "not gathered within 0.5 s" in reports[0]
+    assert "Qt platform plugin: offscreen" in reports[0]
 
 
 def _failing_sign_in() -> list[StepResult]:
@@ -80,7 +119,7 @@ def test_copied_diagnostics_hold_versions_settings_and_steps_but_no_registered_s
     vm = DiagnosticsViewModel(service)
     vm.run()
     qtbot.waitUntil(lambda: not vm.running and bool(vm.steps))
-    text = vm.reportText("offscreen")
+    text = copied(qtbot, vm)
     for expected in ("Qt:", "PySide6:", "Qt platform plugin: offscreen", "user:", "alice"):
         assert expected in text
     assert "✘ Sign in" in text and "X-Ms-Diagnostics: 28020" in text
@@ -104,5 +143,5 @@ def test_a_real_check_of_the_simulator_passes_every_step(
     )
     assert [row["result"] for row in vm.steps] == ["ok"] * 5, vm.steps
     assert vm.summary == "Every step passed."
-    text = vm.reportText("offscreen")
+    text = copied(qtbot, vm)
     assert "keyring backend:" in text and password not in text

@@ -16,7 +16,7 @@ from app.settings import Settings
 from app.ucwa.calls import CallSnapshot, CallState
 from app.ucwa.status import ConnectionState
 from app.viewmodel.dialer import DialerViewModel
-from app.viewmodel.history import IN_CALL, HistoryViewModel
+from app.viewmodel.history import DIALING, IN_CALL, SIGN_IN_FIRST, HistoryViewModel
 from app.viewmodel.ports import MemorySettingsStore
 from tests.ui.fakes import FakeCallViewModel
 from tests.viewmodel.fakes import FakeCallService
@@ -133,6 +133,35 @@ def test_redial_during_a_call_is_refused_with_the_reason(
     vm.redial(entry)
     assert vm.message == IN_CALL
     assert dialer.number == ""  # the number being typed stays as it was
+
+
+def test_redial_before_signing_in_says_so_instead_of_doing_nothing(
+    service: HistoryService, vm: HistoryViewModel, dialer: DialerViewModel
+) -> None:
+    entry = add(service, "(425) 555-0100", "tel:+14255550100")
+    vm.refresh()
+    vm.redial(entry)
+    assert vm.message == SIGN_IN_FIRST
+
+
+def test_redial_while_a_call_is_being_placed_says_so(
+    qtbot: QtBot,
+    aloop: asyncio.AbstractEventLoop,
+    service: HistoryService,
+    vm: HistoryViewModel,
+    dialer: DialerViewModel,
+) -> None:
+    session = FakeCallService()
+    session.push_status(ConnectionState.SIGNED_IN)
+    dialer.set_service(session)
+    dialer.set_ready(signed_in=True, call_active=False)
+    entry = add(service, "(425) 555-0100", "tel:+14255550100")
+    vm.refresh()
+    dialer.setNumber("+14255550199")
+    dialer.dial()  # in flight
+    assert dialer.dialing
+    vm.redial(entry)
+    assert vm.message == DIALING
 
 
 def test_delete_one_and_clear_all(service: HistoryService, vm: HistoryViewModel) -> None:

@@ -197,3 +197,38 @@ def test_a_chosen_number_enables_the_call_button(
     assert dialer.canDial
     dialer.setNumber("carol-x")  # typed on: the old rows are gone until the new answer
     assert not dialer.canDial
+
+
+def test_enter_on_a_typed_sip_address_calls_that_address_not_the_persons_phone(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel, service
+) -> None:
+    dialer.setNumber("carol@contoso.com")
+    qtbot.waitUntil(lambda: dialer.search.showing, timeout=2000)  # her numbers are listed
+    assert dialer.search.currentIndex == -1  # but none is chosen for the user
+    with qtbot.waitSignal(dialer.dialed) as blocker:
+        dialer.dial()
+    assert blocker.args == ["sip:carol@contoso.com"]
+
+
+def test_arrowing_to_a_listed_number_under_a_sip_address_dials_that_number(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel, service
+) -> None:
+    dialer.setNumber("carol@contoso.com")
+    qtbot.waitUntil(lambda: dialer.search.showing, timeout=2000)
+    dialer.search.moveDown()
+    dialer.search.moveDown()
+    with qtbot.waitSignal(dialer.dialed) as blocker:
+        dialer.dial()
+    assert blocker.args == ["+14255551212"]
+
+
+def test_a_sip_link_is_not_looked_up_and_enter_calls_the_link(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel, service
+) -> None:
+    dialer.setNumber("sip:carol@contoso.com")
+    assert dialer.number == "carol@contoso.com"
+    qtbot.wait(500)  # longer than the typing pause that starts a search
+    assert searches(service) == [] and not dialer.search.showing
+    with qtbot.waitSignal(dialer.dialed) as blocker:
+        dialer.dial()
+    assert blocker.args == ["sip:carol@contoso.com"]

@@ -3,10 +3,12 @@ reason and leave the saved value alone."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 import trustme
+from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
 from app.viewmodel.ports import MemorySettingsStore
@@ -76,6 +78,32 @@ def test_the_sign_in_method_is_saved_and_unknown_ones_ignored(
     assert (store.load().method, shell.signin.method) == ("aad", "aad")
     vm.setMethod("kerberos")
     assert store.load().method == "aad"
+
+
+def test_an_account_saved_by_the_sign_in_form_is_shown_and_its_method_can_be_changed_back(
+    qtbot: QtBot,
+    aloop: asyncio.AbstractEventLoop,
+    vm: SettingsViewModel,
+    shell: AppViewModel,
+    store: MemorySettingsStore,
+) -> None:
+    form = shell.signin
+    form.setAddress("bob@fabrikam.com")
+    form.setMethod("aad")
+    with qtbot.waitSignal(form.accountSaved):
+        form.signIn()
+    assert (vm.address, vm.method) == ("bob@fabrikam.com", "aad")
+    vm.setMethod("webticket")  # what Settings showed before the sign-in
+    assert store.load().method == "webticket"
+
+
+def test_reload_shows_what_another_part_saved(
+    vm: SettingsViewModel, store: MemorySettingsStore
+) -> None:
+    store.save(store.load().replace(default_region="DE", notifications=False))
+    vm.reload()
+    assert (vm.region, vm.regionChoices[vm.regionIndex]) == ("DE", "DE (+49)")
+    assert vm.notifications is False
 
 
 @pytest.mark.parametrize("code", ["ZZ", "USA", "12"])

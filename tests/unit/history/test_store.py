@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from app.history import schema
+from app.history import runs, schema
 from app.history.store import (
     HistoryStore,
     HistoryUnavailable,
@@ -56,6 +58,93 @@ def test_a_call_left_in_progress_is_interrupted_at_the_next_start(tmp_path: Path
     [entry] = HistoryStore.open(path).entries()
     assert entry.outcome == "interrupted"
     assert entry.reason == "The app stopped during the call."
+
+
+def test_a_call_up_in_another_open_store_is_not_marked_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    window = HistoryStore.open(path)
+    _start(window)  # a call is up in the window
+    command_line = HistoryStore.open(path)  # `ucwa-phone call` starts meanwhile
+    assert command_line.entries()[0].outcome == "in progress"
+    command_line.close()
+    window.close()
+
+
+def _owned_row(path: Path, pid: int, started: str | None) -> None:
+    """A row "in progress" written by another process."""
+    HistoryStore.open(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO calls (typed, sent, started_at, outcome, owner_pid, owner_started,"
+            " owner_run) VALUES ('1', 'tel:+1', 'x', 'in progress', ?, ?, 'their-run')",
+            (pid, started),
+        )
+
+
+def test_a_call_of_a_process_that_still_runs_stays_in_progress(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        _owned_row(path, other.pid, runs._start_time(other.pid))
+        store = HistoryStore.open(path)
+        assert store.entries()[0].outcome == "in progress"
+        store.close()
+    finally:
+        other.kill()
+        other.wait()
+    store = HistoryStore.open(path)  # now that process is gone
+    assert store.entries()[0].outcome == "interrupted"
+    store.close()
+
+
+def test_a_call_of_a_process_whose_id_was_reused_is_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    if runs._start_time(os.getpid()) is None:
+        pytest.skip("this system does not tell a process's start time")
+    _owned_row(path, os.getppid(), "1")  # a live id, but not the process that wrote the row
+    store = HistoryStore.open(path)
+    assert store.entries()[0].outcome == "interrupted"
+    store.close()
+
+
+def test_reading_read_only_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    window = HistoryStore.open(path)
+    _start(window)
+    window.close()  # the window died with the call up
+    before = path.read_bytes()
+    reader = HistoryStore.open(path, read_only=True)
+    assert reader.entries()[0].outcome == "interrupted"  # shown so, but not written
+    with pytest.raises(sqlite3.OperationalError):
+        reader.clear()
+    reader.close()
+    assert path.read_bytes() == before
+    assert HistoryStore.open(path).entries()[0].outcome == "interrupted"
+
+
+def test_reading_a_version_1_file_read_only_shows_a_left_call_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with sqlite3.connect(path) as v1:
+        schema.migrate(v1, schema.MIGRATIONS[:1])
+        v1.execute(
+            "INSERT INTO calls (typed, sent, started_at, outcome)"
+            " VALUES ('1', 'tel:+1', 'x', 'in progress')"
+        )
+    v1.close()
+    reader = HistoryStore.open(path, read_only=True)
+    assert [e.outcome for e in reader.entries()] == ["interrupted"]
+    reader.close()
+    with sqlite3.connect(path) as db:
+        assert schema.version(db) == 1
+
+
+def test_reading_a_file_that_is_not_sqlite_read_only_leaves_it_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    path.write_text("not a database\n" * 200)
+    with pytest.raises(HistoryUnavailable):
+        HistoryStore.open(path, read_only=True)
+    assert path.read_text() == "not a database\n" * 200
+    assert not any(".corrupt-" in p.name for p in tmp_path.iterdir())
 
 
 def test_newest_first_and_search_by_number_or_name(tmp_path: Path) -> None:
@@ -162,13 +251,14 @@ def test_opening_a_version_1_file_runs_the_new_migration_and_keeps_the_calls(
     _start(v1, typed="kept")
     v1.close()
     v2_step = "ALTER TABLE calls ADD COLUMN note TEXT NOT NULL DEFAULT ''"
+    newer = schema.VERSION + 1
     monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, v2_step))
 
     v2 = HistoryStore.open(path)
     assert [e.typed for e in v2.entries()] == ["kept"]
     v2.close()
     with sqlite3.connect(path) as db:
-        assert schema.version(db) == 2
+        assert schema.version(db) == newer
         assert "note" in {row[1] for row in db.execute("PRAGMA table_info(calls)")}
 
 
