@@ -89,8 +89,6 @@ class UcwaSession:
     ) -> None:
         if not (discovery_url or address):
             raise ValueError("UcwaSession needs a discovery_url or an address")
-        if not (discovery_url or address):
-            raise ValueError("UcwaSession needs a discovery_url or an address")
         allowed = tuple(allowed_redirect_domains)
         # One set of trust rules for discovery's links and for answering sign-in challenges: a
         # server outside the organisation never gets a link followed nor a password sent.
