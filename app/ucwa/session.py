@@ -98,7 +98,7 @@ class UcwaSession:
             )
         except DiscoveryError:
             # A malformed address: sign_in reports it (discovery raises the same error there);
-            # until then trust nothing beyond this machine.
+            # until then trust no server at all, not even this machine.
             rules = TrustRules([])
         self._auth = UcwaAuth(tokens, allowed=rules.allows)
         self._transport = Transport(http, self._auth, sleep=sleep)
