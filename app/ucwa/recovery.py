@@ -13,6 +13,7 @@ from app.ucwa.errors import (
     AuthenticationError,
     RemoteProtocolError,
     ServerError,
+    SessionTakenOver,
     TransportError,
     UcwaError,
 )
@@ -97,6 +98,9 @@ class Recovery:
                     try:
                         if not await self._connect(cause):
                             cause = self._channel_failure() or cause
+                            if _final(cause):
+                                log.info("recovery stopped: %s", cause)
+                                return
                             continue
                     except _RETRYABLE as exc:
                         cause = _retryable(exc)
@@ -111,6 +115,9 @@ class Recovery:
                 if (failure := self._channel_failure()) is not None:
                     # It failed after all while we were re-reading the call; its report was not
                     # taken (this recovery was still running), so go on here.
+                    if _final(failure):
+                        log.info("recovery stopped: %s", failure)
+                        return
                     cause, reread = failure, None
                     if not self._recreated_last:
                         self._failed_restarts += 1
@@ -220,6 +227,17 @@ def _retryable(exc: UcwaError) -> UcwaError:
     if isinstance(exc, ServerError) and 400 <= exc.status < 500 and exc.status not in _RETRY_4XX:
         raise exc
     return exc
+
+
+def _final(failure: UcwaError) -> bool:
+    """True for a channel failure that ends the recovery where it stands.
+
+    Another copy of the app took the application over (two 409 PGetReplaced), or the server
+    refused our credentials: the session already shows that (its channel-failure handler set
+    TAKEN_OVER or FAILED), and re-creating the application would only take it back from the
+    other copy or ask for credentials again. So stop, and leave the status as the session set it.
+    """
+    return isinstance(failure, SessionTakenOver | AuthenticationError)
 
 
 def _retry_after(cause: UcwaError) -> float | None:
