@@ -243,7 +243,15 @@ class UcwaSession:
         while True:
             await self._sleep(self._activity_interval_s)
             href = self._application.activity_href()
-            if href is None or self._recovery.running:
+            # Only for an application that is ours and available: after a takeover it would keep
+            # the other copy's application alive, after a refused sign-in each 401 would ask the
+            # token provider again, and before makeMeAvailable succeeded the server answers 409.
+            if (
+                href is None
+                or self._recovery.running
+                or self.status.state is not ConnectionState.SIGNED_IN
+                or not self._application.available
+            ):
                 continue
             try:
                 await self._transport.post_json(href, None, idempotent=True)
