@@ -18,22 +18,33 @@ from app.ucwa.errors import (
     UcwaError,
 )
 from app.ucwa.eventchannel import EventChannel
-from app.ucwa.retry import Backoff, recovery_backoff
+from app.ucwa.retry import RECOVERY_CAP_S, Backoff, recovery_backoff
 from app.ucwa.status import ConnectionState
 from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RECOVERY_ATTEMPTS", "RESTARTS_BEFORE_RECREATE", "SETTLE_S", "Recovery"]
+__all__ = [
+    "RECOVERY_ATTEMPTS",
+    "RESTARTS_BEFORE_RECREATE",
+    "SETTLE_RETRYING_S",
+    "SETTLE_S",
+    "Recovery",
+]
 
 # Attempts of one recovery before it gives up and reports the failure: with waits at the 30 s cap
-# that is about 20 minutes, long enough for a network outage or a server restart to pass.
+# that is about 20 minutes, long enough for a network outage or a server restart to pass. When
+# every new channel keeps retrying instead of failing, each attempt also waits up to
+# SETTLE_RETRYING_S for it, so the give-up comes within about an hour at most.
 RECOVERY_ATTEMPTS: Final = 40
 # Channel restarts on a still-answering application that failed again before the application is
 # created anew (a persistent 404 on the events link while GET application says 200).
 RESTARTS_BEFORE_RECREATE: Final = 3
 # A restarted channel whose poll stayed parked this long without an error counts as working.
 SETTLE_S: Final = 2.0
+# A restarted channel that is itself retrying (5xx, network) is waited for this long, two of its
+# retries at the backoff's cap; still not through, it counts as a failed attempt.
+SETTLE_RETRYING_S: Final = 2 * RECOVERY_CAP_S
 
 
 class Recovery:
@@ -173,18 +184,27 @@ class Recovery:
     async def _settled(self, channel: EventChannel) -> bool:
         """True once the channel answered, or its poll stayed parked SETTLE_S without failing.
 
-        A channel that is itself retrying (5xx, network) is waited for: it backs off on the
-        shared backoff, and the status stays "reconnecting" until it gets through or stops.
+        A channel that is itself retrying (5xx, network) is waited for, up to SETTLE_RETRYING_S:
+        it backs off on the shared backoff, and the status stays "reconnecting" until it gets
+        through or stops. Still retrying after that, it counts as not working, so that the
+        recovery's attempts, and with them its give-up, keep counting.
         """
         outcome = asyncio.ensure_future(channel.first_outcome())
         timer = asyncio.ensure_future(self._sleep(SETTLE_S))
+        limit: asyncio.Future[None] | None = None
         try:
             await asyncio.wait({outcome, timer}, return_when=asyncio.FIRST_COMPLETED)
             if not outcome.done() and channel.running and channel.reconnecting:
-                await asyncio.wait({outcome})
+                limit = asyncio.ensure_future(self._sleep(SETTLE_RETRYING_S))
+                await asyncio.wait({outcome, limit}, return_when=asyncio.FIRST_COMPLETED)
+                if not outcome.done():
+                    log.info("the restarted event channel is still retrying; next attempt")
+                    return False
         finally:
             outcome.cancel()
             timer.cancel()
+            if limit is not None:
+                limit.cancel()
         if outcome.done() and not outcome.cancelled():
             return outcome.result()
         return channel.running and channel.failure is None

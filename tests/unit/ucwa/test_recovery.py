@@ -16,7 +16,7 @@ from app.ucwa.errors import (
     TransportError,
     UcwaError,
 )
-from app.ucwa.recovery import RECOVERY_ATTEMPTS, Recovery
+from app.ucwa.recovery import RECOVERY_ATTEMPTS, SETTLE_RETRYING_S, Recovery
 from app.ucwa.status import ConnectionState
 from app.ucwa.transport import Transport
 
@@ -210,3 +210,30 @@ async def test_a_taken_over_or_refused_channel_ends_recovery_without_fighting_ba
     # The session's own channel-failure handler shows "taken over" / "failed": recovery stays quiet.
     assert rig.states == [ConnectionState.RECONNECTING]
     assert rig.reconciled == 0
+
+
+class RetryingChannel(Channel):
+    """A channel that keeps retrying (5xx, network) and never gets through."""
+
+    def __init__(self) -> None:
+        super().__init__(running=True)
+        self.reconnecting = True
+        self.answers = 0
+
+    async def first_outcome(self) -> bool:
+        await asyncio.Event().wait()  # never
+        return False
+
+
+@pytest.mark.anyio
+async def test_a_recovery_whose_channels_keep_retrying_still_gives_up() -> None:
+    app = FakeApplication()
+    app.channel = RetryingChannel()
+    rig = Rig(app)
+    async with asyncio.timeout(5):  # "reconnecting" must not last forever
+        await rig.recover(GONE)
+    state, detail = rig.statuses[-1]
+    assert state is ConnectionState.FAILED and detail is not None
+    assert detail.startswith("Could not reconnect")
+    # Each attempt waited for the retrying channel, bounded: the give-up is counted in attempts.
+    assert rig.sleeps.count(SETTLE_RETRYING_S) == RECOVERY_ATTEMPTS
