@@ -232,8 +232,9 @@ class MsalProvider:
 
     async def sign_out(self, *, forget: bool = True) -> None:
         """Remove this provider's accounts from the cache; ``forget`` drops the cache entry."""
-        self._issued.clear()
         async with self._lock:
+            # Inside the lock: a get_token in progress would otherwise record its token after this.
+            self._issued.clear()
             await asyncio.to_thread(self._sign_out_sync, forget)
 
     def cancel(self) -> None:
@@ -262,8 +263,13 @@ class MsalProvider:
             self._cache = None  # a fresh one on next use
             self._store.delete(Kind.MSAL_CACHE, self._cache_account)
 
-    def _save_cache(self) -> None:
-        # Written back only when msal changed it: every write is a D-Bus round trip.
+    def _save_cache(self, started_with: msal.TokenCache | None) -> None:
+        # Written back only when msal changed it: every write is a D-Bus round trip. And only
+        # when it is still the cache this call started with: a grant given up on (the grant
+        # deadline) finishes in its thread later, maybe after a sign-out replaced the cache.
+        if started_with is not self._cache:
+            log.info("a late Azure AD answer is not stored: the token cache was replaced meanwhile")
+            return
         cache = self._cache
         if self._store is None or cache is None or not cache.has_state_changed:
             return
@@ -299,7 +305,7 @@ class MsalProvider:
                 break
             result = None
         self._register(result)
-        self._save_cache()
+        self._save_cache(app.token_cache)
         return result
 
     def _device_flow_sync(
@@ -309,7 +315,7 @@ class MsalProvider:
             flow, exit_condition=lambda _flow: self._cancel.is_set()
         )
         self._register(result)
-        self._save_cache()
+        self._save_cache(app.token_cache)
         return result
 
     def _browser_sync(self, app: msal.PublicClientApplication, scopes: list[str]) -> dict[str, Any]:
@@ -317,7 +323,7 @@ class MsalProvider:
             scopes, login_hint=self.username, timeout=self._interactive_timeout
         )
         self._register(result)
-        self._save_cache()
+        self._save_cache(app.token_cache)
         return result
 
     def _sign_out_sync(self, forget: bool) -> None:
@@ -325,7 +331,7 @@ class MsalProvider:
         for app in self._apps.values():
             for account in app.get_accounts():
                 app.remove_account(account)
-        self._save_cache()
+        self._save_cache(self._cache)
         if forget and self._store is not None:
             self._store.delete(Kind.MSAL_CACHE, self._cache_account)
         self._cache = None

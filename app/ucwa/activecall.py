@@ -29,7 +29,7 @@ from app.ucwa.eventchannel import EventChannel
 from app.ucwa.events import Event, EventType
 from app.ucwa.models import Link, Resource
 from app.ucwa.reasons import CallReason, is_normalization_failure, normalization_failed_message
-from app.ucwa.retry import recovery_backoff
+from app.ucwa.retry import Backoff, recovery_backoff
 from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,11 @@ __all__ = [
 # After a startPhoneAudio POST whose answer was lost: how long to wait for its events.
 UNCONFIRMED_CALL_S: Final = 20.0
 HANG_UP_WAIT_S: Final = 10.0
-# Hang-up / cancel POSTs tried through an outage (each after the transport's own repeats).
+# Hang-up / cancel POSTs tried through an outage (the transport repeats none of them itself).
 HANG_UP_ATTEMPTS: Final = 5
+# All of them together, waits included: after this long "ending" gives way to what the server
+# says (the call is re-read; still up means the hang-up is offered again).
+HANG_UP_BOUND_S: Final = 60.0
 # After the server refused a cancel: how long to wait for the events saying why (connected/ended).
 CANCEL_SETTLE_S: Final = 2.0
 # Answers to a stop / cancel that prove nothing was done (404/409/410 mean "already ended"
@@ -363,11 +366,22 @@ class ActiveCall:
     async def _post_ending(self, href: str) -> None:
         # Ending twice is harmless (the second answers 404/409 "already ended", handled by the
         # caller), so the POST is repeated through an outage: a call shown as "ending" must not
-        # stay up at the server because one answer was lost.
+        # stay up at the server because one answer was lost. This loop is the only repeat policy
+        # (retry=False below), and all of it is bounded by HANG_UP_BOUND_S: past that the outcome
+        # is unknown (a TransportError), which the caller handles by asking the server.
         backoff = recovery_backoff()
+        try:
+            async with asyncio.timeout(HANG_UP_BOUND_S):
+                await self._post_ending_repeated(href, backoff)
+        except TimeoutError:
+            raise TransportError(
+                f"The server did not confirm the hang-up within {HANG_UP_BOUND_S:.0f} s."
+            ) from None
+
+    async def _post_ending_repeated(self, href: str, backoff: Backoff) -> None:
         for attempt in range(1, HANG_UP_ATTEMPTS + 1):
             try:
-                await self._transport.post_json(href, None, idempotent=True)
+                await self._transport.post_json(href, None, retry=False)
                 return
             except ServerError as exc:
                 if attempt == HANG_UP_ATTEMPTS or not (exc.status >= 500 or exc.status == 429):

@@ -326,6 +326,25 @@ class EventChannel:
     # -- consumer -------------------------------------------------------------------------------
 
     async def _consume(self) -> None:
+        try:
+            await self._consume_until_closed()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Handlers are guarded one by one; what escapes here (decoding a deferred answer,
+            # starting the resume handler) is a bug. Ending silently would leave the producer
+            # blocked on the full queue and the session "signed in" without events: stop the
+            # producer and report it, as the producer's own crash handler does.
+            log.exception("event channel consumer crashed")
+            if self._producer is not None:
+                self._producer.cancel()
+            self._fail(
+                exc
+                if isinstance(exc, UcwaError)
+                else UcwaError("The connection to the server stopped unexpectedly; sign in again.")
+            )
+
+    async def _consume_until_closed(self) -> None:
         while True:
             item: EventBatch | DeferredBatch | None = await self._queue.get()
             try:

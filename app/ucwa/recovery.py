@@ -13,26 +13,38 @@ from app.ucwa.errors import (
     AuthenticationError,
     RemoteProtocolError,
     ServerError,
+    SessionTakenOver,
     TransportError,
     UcwaError,
 )
 from app.ucwa.eventchannel import EventChannel
-from app.ucwa.retry import Backoff, recovery_backoff
+from app.ucwa.retry import RECOVERY_CAP_S, Backoff, recovery_backoff
 from app.ucwa.status import ConnectionState
 from app.ucwa.transport import Sleep, Transport
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RECOVERY_ATTEMPTS", "RESTARTS_BEFORE_RECREATE", "SETTLE_S", "Recovery"]
+__all__ = [
+    "RECOVERY_ATTEMPTS",
+    "RESTARTS_BEFORE_RECREATE",
+    "SETTLE_RETRYING_S",
+    "SETTLE_S",
+    "Recovery",
+]
 
 # Attempts of one recovery before it gives up and reports the failure: with waits at the 30 s cap
-# that is about 20 minutes, long enough for a network outage or a server restart to pass.
+# that is about 20 minutes, long enough for a network outage or a server restart to pass. When
+# every new channel keeps retrying instead of failing, each attempt also waits up to
+# SETTLE_RETRYING_S for it, so the give-up comes within about an hour at most.
 RECOVERY_ATTEMPTS: Final = 40
 # Channel restarts on a still-answering application that failed again before the application is
 # created anew (a persistent 404 on the events link while GET application says 200).
 RESTARTS_BEFORE_RECREATE: Final = 3
 # A restarted channel whose poll stayed parked this long without an error counts as working.
 SETTLE_S: Final = 2.0
+# A restarted channel that is itself retrying (5xx, network) is waited for this long, two of its
+# retries at the backoff's cap; still not through, it counts as a failed attempt.
+SETTLE_RETRYING_S: Final = 2 * RECOVERY_CAP_S
 
 
 class Recovery:
@@ -97,6 +109,9 @@ class Recovery:
                     try:
                         if not await self._connect(cause):
                             cause = self._channel_failure() or cause
+                            if _final(cause):
+                                log.info("recovery stopped: %s", cause)
+                                return
                             continue
                     except _RETRYABLE as exc:
                         cause = _retryable(exc)
@@ -111,6 +126,9 @@ class Recovery:
                 if (failure := self._channel_failure()) is not None:
                     # It failed after all while we were re-reading the call; its report was not
                     # taken (this recovery was still running), so go on here.
+                    if _final(failure):
+                        log.info("recovery stopped: %s", failure)
+                        return
                     cause, reread = failure, None
                     if not self._recreated_last:
                         self._failed_restarts += 1
@@ -166,18 +184,27 @@ class Recovery:
     async def _settled(self, channel: EventChannel) -> bool:
         """True once the channel answered, or its poll stayed parked SETTLE_S without failing.
 
-        A channel that is itself retrying (5xx, network) is waited for: it backs off on the
-        shared backoff, and the status stays "reconnecting" until it gets through or stops.
+        A channel that is itself retrying (5xx, network) is waited for, up to SETTLE_RETRYING_S:
+        it backs off on the shared backoff, and the status stays "reconnecting" until it gets
+        through or stops. Still retrying after that, it counts as not working, so that the
+        recovery's attempts, and with them its give-up, keep counting.
         """
         outcome = asyncio.ensure_future(channel.first_outcome())
         timer = asyncio.ensure_future(self._sleep(SETTLE_S))
+        limit: asyncio.Future[None] | None = None
         try:
             await asyncio.wait({outcome, timer}, return_when=asyncio.FIRST_COMPLETED)
             if not outcome.done() and channel.running and channel.reconnecting:
-                await asyncio.wait({outcome})
+                limit = asyncio.ensure_future(self._sleep(SETTLE_RETRYING_S))
+                await asyncio.wait({outcome, limit}, return_when=asyncio.FIRST_COMPLETED)
+                if not outcome.done():
+                    log.info("the restarted event channel is still retrying; next attempt")
+                    return False
         finally:
             outcome.cancel()
             timer.cancel()
+            if limit is not None:
+                limit.cancel()
         if outcome.done() and not outcome.cancelled():
             return outcome.result()
         return channel.running and channel.failure is None
@@ -220,6 +247,17 @@ def _retryable(exc: UcwaError) -> UcwaError:
     if isinstance(exc, ServerError) and 400 <= exc.status < 500 and exc.status not in _RETRY_4XX:
         raise exc
     return exc
+
+
+def _final(failure: UcwaError) -> bool:
+    """True for a channel failure that ends the recovery where it stands.
+
+    Another copy of the app took the application over (two 409 PGetReplaced), or the server
+    refused our credentials: the session already shows that (its channel-failure handler set
+    TAKEN_OVER or FAILED), and re-creating the application would only take it back from the
+    other copy or ask for credentials again. So stop, and leave the status as the session set it.
+    """
+    return isinstance(failure, SessionTakenOver | AuthenticationError)
 
 
 def _retry_after(cause: UcwaError) -> float | None:

@@ -89,8 +89,6 @@ class UcwaSession:
     ) -> None:
         if not (discovery_url or address):
             raise ValueError("UcwaSession needs a discovery_url or an address")
-        if not (discovery_url or address):
-            raise ValueError("UcwaSession needs a discovery_url or an address")
         allowed = tuple(allowed_redirect_domains)
         # One set of trust rules for discovery's links and for answering sign-in challenges: a
         # server outside the organisation never gets a link followed nor a password sent.
@@ -100,7 +98,7 @@ class UcwaSession:
             )
         except DiscoveryError:
             # A malformed address: sign_in reports it (discovery raises the same error there);
-            # until then trust nothing beyond this machine.
+            # until then trust no server at all, not even this machine.
             rules = TrustRules([])
         self._auth = UcwaAuth(tokens, allowed=rules.allows)
         self._transport = Transport(http, self._auth, sleep=sleep)
@@ -245,7 +243,15 @@ class UcwaSession:
         while True:
             await self._sleep(self._activity_interval_s)
             href = self._application.activity_href()
-            if href is None or self._recovery.running:
+            # Only for an application that is ours and available: after a takeover it would keep
+            # the other copy's application alive, after a refused sign-in each 401 would ask the
+            # token provider again, and before makeMeAvailable succeeded the server answers 409.
+            if (
+                href is None
+                or self._recovery.running
+                or self.status.state is not ConnectionState.SIGNED_IN
+                or not self._application.available
+            ):
                 continue
             try:
                 await self._transport.post_json(href, None, idempotent=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import threading
@@ -216,3 +217,21 @@ async def test_an_early_renewal_that_would_need_a_person_keeps_the_current_token
     now[0] += idp.provider.token_lifetime_s - 120
     assert await aad.get_token(Challenge()) == first
     assert len(codes) == 1  # only the first sign-in showed a device code
+
+
+@pytest.mark.anyio
+async def test_a_grant_that_finishes_after_sign_out_writes_nothing_to_the_keyring(
+    idp: Idp,
+) -> None:
+    store = CountingStore()
+    aad = provider(idp, store)
+    await aad.get_token(Challenge())
+    [late_app] = aad._apps.values()  # a grant given up on at its deadline still runs with it
+    await aad.sign_out()
+    newer = aad._token_cache  # a newer sign-in has begun and changed the new cache
+    newer.has_state_changed = True
+    writes = store.writes
+    # The late grant's thread ends now, after the sign-out.
+    await asyncio.to_thread(aad._silent_sync, late_app, scopes_for(RESOURCE, aad.scopes), True)
+    assert store.writes == writes
+    assert newer.has_state_changed  # the newer sign-in still saves its own state

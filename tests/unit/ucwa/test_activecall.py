@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.ucwa.activecall import ActiveCall
+import app.ucwa.activecall as activecall
+from app.ucwa.activecall import HANG_UP_ATTEMPTS, ActiveCall
 from app.ucwa.calls import CallAction, CallSnapshot, CallState
 from app.ucwa.dialing import dial_target
 from app.ucwa.errors import (
@@ -18,6 +19,7 @@ from app.ucwa.errors import (
     CallFailed,
     LocalProtocolError,
     ServerError,
+    TransportError,
     UcwaError,
 )
 from app.ucwa.events import Event
@@ -316,6 +318,43 @@ async def test_a_hang_up_of_unknown_outcome_stays_ending_until_the_server_can_be
     assert shown.state is CallState.ON_HOLD  # held meanwhile (by the desk phone, say)
     assert shown.actions == {CallAction.RESUME, CallAction.HANG_UP}
     assert shown.reason is not None and "still up" in shown.reason.message
+
+
+@pytest.mark.anyio
+async def test_a_hang_up_through_an_outage_is_sent_a_bounded_number_of_times() -> None:
+    server = Server()
+    server.stop = lambda _: error(503, "ServiceUnavailable")
+    rig = Rig(server)
+    async with rig.http:
+        await connected(rig)
+        with pytest.raises(ServerError):
+            await rig.call.hang_up()
+    stops = [r for r in rig.requests if r.url.path.endswith("/stopPhoneAudio")]
+    # The hang-up's own repeats only: the transport adds none of its own to each of them.
+    assert len(stops) == HANG_UP_ATTEMPTS
+    assert rig.snapshots[-1].state is CallState.CONNECTED  # re-read: still up, offered again
+
+
+@pytest.mark.anyio
+async def test_a_hang_up_the_server_never_answers_stops_ending_after_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(activecall, "HANG_UP_BOUND_S", 0.2)
+
+    async def silent(_: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(204)
+
+    server = Server()
+    server.stop = silent  # type: ignore[assignment]
+    rig = Rig(server)
+    async with rig.http, asyncio.timeout(5):
+        await connected(rig)
+        with pytest.raises(TransportError, match="did not confirm the hang-up"):
+            await rig.call.hang_up()
+    # The call was asked for: still connected, so the hang-up is offered again.
+    assert rig.snapshots[-1].state is CallState.CONNECTED
+    assert CallAction.HANG_UP in rig.snapshots[-1].actions
 
 
 @pytest.mark.anyio

@@ -424,6 +424,25 @@ async def test_an_unexpected_crash_of_the_producer_is_reported() -> None:
 
 
 @pytest.mark.anyio
+async def test_an_unexpected_crash_of_the_consumer_is_reported_and_stops_polling() -> None:
+    server, rec = Server(), Recorder()
+    server.on("1", body(None, "after", resume="/ucwa/oauth/v1/applications/7/events?ack=9"))
+
+    def broken_resume() -> Awaitable[None]:
+        raise RuntimeError("bug while starting the resume handler")
+
+    http, ch = channel(server, rec)
+    ch._on_resume = broken_resume  # the injected failure: outside the per-event guard
+    async with http:
+        ch.start()
+        await until(lambda: bool(rec.failures))
+        await until(lambda: not ch.running)
+        await ch.aclose()
+    assert "stopped unexpectedly" in rec.failures[0].user_message
+    assert ch.failure is rec.failures[0]
+
+
+@pytest.mark.anyio
 async def test_a_slow_consumer_pauses_polling_and_loses_no_event() -> None:
     server, rec = Server(), Recorder()
     for ack in range(1, 41):

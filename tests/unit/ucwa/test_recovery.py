@@ -9,8 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from app.ucwa.errors import AuthenticationError, ServerError, TransportError, UcwaError
-from app.ucwa.recovery import RECOVERY_ATTEMPTS, Recovery
+from app.ucwa.errors import (
+    AuthenticationError,
+    ServerError,
+    SessionTakenOver,
+    TransportError,
+    UcwaError,
+)
+from app.ucwa.recovery import RECOVERY_ATTEMPTS, SETTLE_RETRYING_S, Recovery
 from app.ucwa.status import ConnectionState
 from app.ucwa.transport import Transport
 
@@ -170,3 +176,64 @@ async def test_only_one_recovery_runs_at_a_time() -> None:
         await asyncio.gather(*rig.tasks)
     assert len(rig.tasks) == 1
     assert rig.app.log.count("close") == 1
+
+
+class FailedChannel(Channel):
+    """A channel that stopped with ``failure`` before answering."""
+
+    def __init__(self, failure: UcwaError) -> None:
+        super().__init__(running=False)
+        self.failure = failure
+        self.answers = 0
+
+    async def first_outcome(self) -> bool:
+        return False
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "failure",
+    [
+        SessionTakenOver("Another copy of the app took over the connection."),
+        AuthenticationError("Please sign in again."),
+    ],
+)
+async def test_a_taken_over_or_refused_channel_ends_recovery_without_fighting_back(
+    failure: UcwaError,
+) -> None:
+    app = FakeApplication()
+    app.channel = FailedChannel(failure)
+    rig = Rig(app)
+    await rig.recover(GONE)
+    # One re-creation (for the lost application), none to take the application back.
+    assert sum(entry.startswith("create") for entry in app.log) == 1
+    # The session's own channel-failure handler shows "taken over" / "failed": recovery stays quiet.
+    assert rig.states == [ConnectionState.RECONNECTING]
+    assert rig.reconciled == 0
+
+
+class RetryingChannel(Channel):
+    """A channel that keeps retrying (5xx, network) and never gets through."""
+
+    def __init__(self) -> None:
+        super().__init__(running=True)
+        self.reconnecting = True
+        self.answers = 0
+
+    async def first_outcome(self) -> bool:
+        await asyncio.Event().wait()  # never
+        return False
+
+
+@pytest.mark.anyio
+async def test_a_recovery_whose_channels_keep_retrying_still_gives_up() -> None:
+    app = FakeApplication()
+    app.channel = RetryingChannel()
+    rig = Rig(app)
+    async with asyncio.timeout(5):  # "reconnecting" must not last forever
+        await rig.recover(GONE)
+    state, detail = rig.statuses[-1]
+    assert state is ConnectionState.FAILED and detail is not None
+    assert detail.startswith("Could not reconnect")
+    # Each attempt waited for the retrying channel, bounded: the give-up is counted in attempts.
+    assert rig.sleeps.count(SETTLE_RETRYING_S) == RECOVERY_ATTEMPTS

@@ -254,6 +254,32 @@ async def test_activity_is_reported_while_signed_in(rig: Rig) -> None:
 
 
 @pytest.mark.anyio
+async def test_activity_stops_once_another_copy_took_the_session_over(rig: Rig) -> None:
+    session = rig.session(activity_interval_s=0.05)
+    await session.sign_in()
+    await rig.until(lambda: len(rig.paths("reportMyActivity", "POST")) >= 1)
+    rig.sim.faults.force_status("/events", 409, count=2, code="Conflict", subcode="PGetReplaced")
+    await rig.until(lambda: session.status.state is ConnectionState.TAKEN_OVER)
+    reported = len(rig.paths("reportMyActivity", "POST"))
+    await asyncio.sleep(0.3)  # six intervals
+    # At most one report that was already on its way; none that keeps the other copy's app alive.
+    assert len(rig.paths("reportMyActivity", "POST")) <= reported + 1
+    assert session.status.state is ConnectionState.TAKEN_OVER
+    await session.aclose()
+
+
+@pytest.mark.anyio
+async def test_no_activity_is_reported_before_make_me_available_succeeded(rig: Rig) -> None:
+    rig.sim.faults.force_status("makeMeAvailable", 500, count=20, method="POST")
+    session = rig.session(activity_interval_s=0.05)
+    await session.sign_in()
+    assert session.status.state is ConnectionState.SIGNED_IN
+    await asyncio.sleep(0.3)  # six intervals
+    assert rig.paths("reportMyActivity", "POST") == []
+    await session.aclose()
+
+
+@pytest.mark.anyio
 async def test_second_sign_in_uses_the_remembered_url(rig: Rig) -> None:
     first = rig.session()
     await first.sign_in()
