@@ -193,6 +193,9 @@ class MsalProvider:
             resource = str(getattr(challenge, "resource", "") or "")
             authority = self.authority or authority_from_challenge(params)
             client_id = self.client_id or params.get("client_id")
+            if not authority and (refused := getattr(challenge, "refused_authority", None)):
+                # A hybrid server's untrusted authority was dropped: say so, not "none given".
+                raise ProviderError(str(refused), code="UntrustedServer")
             if not authority or not client_id:
                 raise ProviderError(
                     "Azure AD sign-in needs an authority and a client id; set them in the settings."

@@ -67,6 +67,9 @@ class AuthChallenge:
     grant_types: tuple[str, ...]  # e.g. ("urn:microsoft.rtc:windows", "password")
     resource: str  # origin "https://host[:port]" of the request that was challenged
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    refused_authority: str | None = None
+    """Why the Azure AD authority the server named was dropped (it is not a Microsoft sign-in host
+    nor the organisation's); a provider that needs one says this instead of "none was given"."""
 
     def __repr__(self) -> str:  # params may hold opaque server data; keep logs short
         return (
@@ -332,7 +335,8 @@ class UcwaAuth(httpx.Auth):
         if challenge.scheme.lower() != "bearer" and password_offered:
             log.warning("ignoring the Azure AD authority named by %s: %s", host, reason)
             kept = {k: v for k, v in challenge.params.items() if k not in _AUTHORITY_PARAMS}
-            return replace(challenge, params=MappingProxyType(kept))
+            refused = f"{host} sent Azure AD sign-in to {reason}; the app refused it."
+            return replace(challenge, params=MappingProxyType(kept), refused_authority=refused)
         log.warning("refused Azure AD authority named by %s: %s", host, reason)
         raise AuthenticationError(
             f"{host} sent sign-in to {reason}; the app did not send your credentials.",

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from app import logs
-from app.auth.errors import InteractionRequired, MfaRequired, UntrustedCertificate
+from app.auth.errors import InteractionRequired, MfaRequired, ProviderError, UntrustedCertificate
 from app.auth.msal_provider import DeviceCode, MsalProvider, authority_from_challenge, scopes_for
 from app.auth.store import Kind, TokenStore
 from tests.helpers.authfixtures import Idp
@@ -30,6 +30,7 @@ class Challenge:
     token_url: str | None = None
     grant_types: tuple[str, ...] = ()
     params: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    refused_authority: str | None = None
 
 
 class CountingStore(TokenStore):
@@ -182,6 +183,17 @@ def test_authority_and_scopes_from_a_challenge() -> None:
         "https://webpool.infra.lync.com/Conversations.Initiate",
         "api://x/y",
     ]
+
+
+@pytest.mark.anyio
+async def test_an_authority_the_client_refused_is_named_instead_of_none_given() -> None:
+    aad = MsalProvider(authority=None, client_id="c", username="alice@contoso.com", store=None)
+    why = "lync.contoso.com sent Azure AD sign-in to login.evil.example, …; the app refused it."
+    with pytest.raises(ProviderError) as caught:
+        await aad.get_token(Challenge(refused_authority=why))
+    assert caught.value.user_message == why and caught.value.code == "UntrustedServer"
+    with pytest.raises(ProviderError, match="needs an authority"):
+        await aad.get_token(Challenge())  # no authority at all: the settings are asked for
 
 
 def test_mfa_answer_maps_to_mfa_required() -> None:

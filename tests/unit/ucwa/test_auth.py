@@ -351,6 +351,9 @@ async def test_a_web_ticket_server_with_a_foreign_authority_beside_it_still_sign
     assert isinstance(answer, httpx.Response) and answer.status_code == 200
     [challenge] = tokens.challenges
     assert challenge.scheme == "MsRtcOAuth" and "authorization_uri" not in challenge.params
+    # A provider that needs Azure AD learns why there is no authority (the refused host).
+    assert challenge.refused_authority is not None
+    assert "login.evil.example" in challenge.refused_authority
 
 
 @pytest.mark.anyio
