@@ -6,11 +6,13 @@ Where a test must see inside the window it runs under bench/gui_driver.py, which
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,17 @@ def _start_app(*args: str, **env: str) -> subprocess.Popen[str]:
     )
 
 
+@contextlib.contextmanager
+def _reaped(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """The app is killed and reaped however the test leaves the block."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def _wait_for_line(proc: subprocess.Popen[str], prefix: str) -> list[str]:
     assert proc.stdout is not None
     lines: list[str] = []
@@ -62,15 +75,11 @@ def _wait_for_line(proc: subprocess.Popen[str], prefix: str) -> list[str]:
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
 def test_demo_mode_signs_in_and_a_signal_quits_cleanly(how: str) -> None:
     proc = _start_app()
-    try:
+    with _reaped(proc):
         lines = _wait_for_line(proc, "BENCH signed_in")
         assert lines[0].startswith("BENCH shown")
         proc.send_signal(getattr(signal, how))
         _, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "app.qt" not in err, err  # no Qt noise (raise())
 
@@ -118,14 +127,10 @@ def test_a_missing_ca_bundle_opens_the_window_with_the_reason(
         )
     )
     proc = _start_app()
-    try:
+    with _reaped(proc):
         lines = _wait_for_line(proc, "BENCH banner")
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert f"The CA bundle {missing} cannot be read: No such file or directory." in lines[-1]
     assert proc.returncode == 0, err
     assert "Traceback" not in err
@@ -154,16 +159,12 @@ def test_a_demo_server_that_cannot_start_is_said_in_the_banner_and_the_window_st
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
+    with _reaped(proc):
         lines = _wait_for_line(proc, "BENCH banner")
         time.sleep(0.5)
         assert proc.poll() is None  # the window is still up
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert "The demo server could not start." in lines[-1]
     assert "signed_in" not in out and "connection" not in out  # no sign-in was tried
     assert proc.returncode == 0, err
@@ -183,7 +184,7 @@ def test_server_mode_signs_in_calls_and_quits_deleting_the_application(
         "+14255550124",
         UCWA_PHONE_PASSWORD=password,
     )
-    try:
+    with _reaped(proc):
         _wait_for_line(proc, "BENCH signed_in")
         assert proc.stdin is not None
         proc.stdin.write("dial +14255550100\n")
@@ -191,10 +192,6 @@ def test_server_mode_signs_in_calls_and_quits_deleting_the_application(
         _wait_for_line(proc, "BENCH paint connected")
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and password not in err
     log = sim.request_log
@@ -219,7 +216,7 @@ def test_ucwa_phone_itself_signs_in_and_sigterm_signs_out(
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
+    with _reaped(proc):
         deadline = time.monotonic() + START_TIMEOUT_S
         while not any(
             r.method == "POST" and r.path.endswith("/applications") for r in sim.request_log
@@ -228,10 +225,6 @@ def test_ucwa_phone_itself_signs_in_and_sigterm_signs_out(
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert out == "" and "Traceback" not in err and password not in err
     deletes = [r for r in sim.request_log if r.method == "DELETE"]
