@@ -104,6 +104,15 @@ def test_search_filters_by_number_or_name(service: HistoryService, vm: HistoryVi
     assert len(vm.rows) == 2
 
 
+def _signed_in(dialer: DialerViewModel) -> FakeCallService:
+    """A signed-in call service behind ``dialer``, with no call in progress."""
+    session = FakeCallService()
+    session.push_status(ConnectionState.SIGNED_IN)
+    dialer.set_service(session)
+    dialer.set_ready(signed_in=True, call_active=False)
+    return session
+
+
 def test_redial_fills_the_dialer_and_places_the_call(
     qtbot: QtBot,
     aloop: asyncio.AbstractEventLoop,
@@ -111,10 +120,7 @@ def test_redial_fills_the_dialer_and_places_the_call(
     vm: HistoryViewModel,
     dialer: DialerViewModel,
 ) -> None:
-    session = FakeCallService()
-    session.push_status(ConnectionState.SIGNED_IN)
-    dialer.set_service(session)
-    dialer.set_ready(signed_in=True, call_active=False)
+    session = _signed_in(dialer)
     entry = add(service, "(425) 555-0100", "tel:+14255550100")
     vm.refresh()
     with qtbot.waitSignal(dialer.dialed, timeout=3000):
@@ -151,10 +157,7 @@ def test_redial_while_a_call_is_being_placed_says_so(
     vm: HistoryViewModel,
     dialer: DialerViewModel,
 ) -> None:
-    session = FakeCallService()
-    session.push_status(ConnectionState.SIGNED_IN)
-    dialer.set_service(session)
-    dialer.set_ready(signed_in=True, call_active=False)
+    _signed_in(dialer)
     entry = add(service, "(425) 555-0100", "tel:+14255550100")
     vm.refresh()
     dialer.setNumber("+14255550199")
