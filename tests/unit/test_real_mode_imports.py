@@ -41,7 +41,17 @@ asyncio.run(compose())
 print(json.dumps(sorted(sys.modules)))
 """
 
-HEAVY = ("msal", "requests", "cryptography", "starlette", "uvicorn", "app.simulator")
+# click and pygments: httpx's command-line client, which the window never runs (app/__init__.py).
+HEAVY = (
+    "msal",
+    "requests",
+    "cryptography",
+    "starlette",
+    "uvicorn",
+    "app.simulator",
+    "click",
+    "pygments",
+)
 
 
 def _window_modules() -> list[str]:
