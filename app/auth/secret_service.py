@@ -312,7 +312,7 @@ class _Client:
             name = str(reply.header.fields.get(HeaderFields.error_name, "an unnamed error"))
             if name == _IS_LOCKED:
                 raise _Locked(f"The Secret Service is locked ({doing}).")
-            raise keyring.errors.KeyringError(f"The Secret Service refused {doing}: {name}.")
+            raise keyring.errors.KeyringError(f"Secret Service error while {doing}: {name}.")
         sender = reply.header.fields.get(HeaderFields.sender)
         if isinstance(sender, str) and sender != message_bus.bus_name:
             self._owner = sender
