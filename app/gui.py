@@ -96,6 +96,10 @@ def run(args: argparse.Namespace, *, on_ready: OnReady | None = None) -> int:
     ``on_ready`` lets a caller watch or drive the running window (see ``OnReady``); the product
     itself passes none.
     """
+    from app.ui.source_scan import release_scanned_sources
+
+    release_scanned_sources()  # before the rest of the window's imports: ~15 MB less at rest
+
     import qasync
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
