@@ -8,6 +8,7 @@ import enum
 import hashlib
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -16,6 +17,7 @@ import keyring
 import keyring.backend
 import keyring.backends.chainer
 import keyring.backends.fail
+import keyring.core
 import keyring.errors
 
 from app.auth.deadlines import KEYRING_DEADLINE_S
@@ -33,7 +35,12 @@ CHUNK_CHARS = 1000
 # Secret Service / KWallet round-trip megabytes (measured on headless Linux); every extra entry
 # costs a D-Bus round trip (~12 ms), so values there are split only when really large.
 LARGE_CHUNK_CHARS = 256_000
-_LARGE_BACKENDS = ("keyring.backends.secretservice", "keyring.backends.libsecret", "kwallet")
+_LARGE_BACKENDS = (
+    "keyring.backends.secretservice",
+    "keyring.backends.libsecret",
+    "kwallet",
+    "app.auth.secret_service",
+)
 _MAGIC = "ucwa-phone:v1:"
 _INDEX = "index"
 
@@ -62,49 +69,74 @@ def _is_unusable(backend: keyring.backend.KeyringBackend) -> bool:
 
 def _pick_backend(
     backend: keyring.backend.KeyringBackend | None,
+    deadline_s: float = KEYRING_DEADLINE_S,
 ) -> keyring.backend.KeyringBackend | None:
-    chosen = backend if backend is not None else keyring.get_keyring()
+    chosen = backend if backend is not None else _default_backend(deadline_s)
     if isinstance(chosen, keyring.backends.chainer.ChainerBackend):
         usable = [b for b in chosen.backends if not _is_unusable(b)]
         return usable[0] if usable else None
     return None if _is_unusable(chosen) else chosen
 
 
+def _default_backend(deadline_s: float) -> keyring.backend.KeyringBackend:
+    """keyring's choice, except on Linux when nobody chose: our own Secret Service client there.
+
+    keyring's Secret Service backend imports secretstorage, which imports cryptography (~8 MB);
+    ours holds the very same items without it. A backend named in PYTHON_KEYRING_BACKEND or
+    keyring's config file is used as keyring itself would use it.
+    """
+    if sys.platform.startswith("linux"):
+        chosen = keyring.core.load_env() or keyring.core.load_config()
+        if chosen is not None:
+            return chosen
+        # jeepney, which it speaks D-Bus with, is installed on Linux only (as keyring's dependency).
+        from app.auth import secret_service
+
+        if secret_service.available(deadline_s):
+            return secret_service.SecretServiceKeyring()
+    return keyring.get_keyring()
+
+
 class KeyringTimeout(Exception):
     """The keyring did not answer within its deadline (a hung D-Bus service, a stuck unlock)."""
 
 
-class _BoundedKeyring:
-    """A backend whose every call returns (or raises KeyringTimeout) within ``deadline_s``.
+def _within(deadline_s: float, call: Callable[..., _T], *args: str) -> _T:
+    """``call(*args)`` in its own daemon thread; its result, or KeyringTimeout after the deadline.
 
-    Each call runs in its own daemon thread: a call that never returns leaves only that thread
-    behind, and does not keep the process from exiting (a thread pool would be joined at exit).
+    A call that never returns leaves only that thread behind, and does not keep the process from
+    exiting (a thread pool would be joined at exit).
     """
+    done = threading.Event()
+    outcome: list[tuple[bool, object]] = []
+
+    def work() -> None:
+        try:
+            outcome.append((True, call(*args)))
+        except BaseException as exc:  # handed to the waiting caller as it is
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="keyring-call", daemon=True).start()
+    if not done.wait(deadline_s):
+        raise KeyringTimeout(f"the keyring did not answer within {deadline_s:g} s")
+    ok, value = outcome[0]
+    if not ok:
+        assert isinstance(value, BaseException)
+        raise value
+    return value  # type: ignore[return-value]  # what ``call`` returned
+
+
+class _BoundedKeyring:
+    """A backend whose every call returns (or raises KeyringTimeout) within ``deadline_s``."""
 
     def __init__(self, backend: keyring.backend.KeyringBackend, deadline_s: float) -> None:
         self.backend = backend
         self._deadline = deadline_s
 
     def _bounded(self, call: Callable[..., _T], *args: str) -> _T:
-        done = threading.Event()
-        outcome: list[tuple[bool, object]] = []
-
-        def work() -> None:
-            try:
-                outcome.append((True, call(*args)))
-            except BaseException as exc:  # handed to the waiting caller as it is
-                outcome.append((False, exc))
-            finally:
-                done.set()
-
-        threading.Thread(target=work, name="keyring-call", daemon=True).start()
-        if not done.wait(self._deadline):
-            raise KeyringTimeout(f"the keyring did not answer within {self._deadline:g} s")
-        ok, value = outcome[0]
-        if not ok:
-            assert isinstance(value, BaseException)
-            raise value
-        return value  # type: ignore[return-value]  # what ``call`` returned
+        return _within(self._deadline, call, *args)
 
     def get_password(self, service: str, username: str) -> str | None:
         return self._bounded(self.backend.get_password, service, username)
@@ -267,11 +299,10 @@ class TokenStore:
             self._probed = True
             backend: _BoundedKeyring | None = None
             try:
-                picked = _pick_backend(self._requested)
+                # Choosing (a D-Bus probe) and the first read share one deadline.
+                picked = _within(self._deadline, self._open_backend)
                 if picked is not None:
                     backend = _BoundedKeyring(picked, self._deadline)
-                    # Opens the D-Bus connection / unlocks the collection now, not mid-sign-in.
-                    backend.get_password(self.service, _INDEX)
             except Exception as exc:
                 log.warning("keyring unavailable (%s: %s)", type(exc).__name__, exc)
                 backend = None
@@ -282,6 +313,13 @@ class TokenStore:
                 self._chunk = self._chunk_override or _chunk_limit(backend.backend)
             self._backend = backend
             return backend
+
+    def _open_backend(self) -> keyring.backend.KeyringBackend | None:
+        picked = _pick_backend(self._requested, self._deadline)
+        if picked is not None:
+            # Opens the D-Bus connection / unlocks the collection now, not mid-sign-in.
+            picked.get_password(self.service, _INDEX)
+        return picked
 
     def _set_memory_only(self) -> None:
         self._backend = None

@@ -20,6 +20,8 @@ from starlette.applications import Starlette
 from app.auth.store import CHUNK_CHARS, TokenStore, _pick_backend
 from app.simulator.aad import AadProvider
 
+# The app's own Secret Service client (chosen when nothing is configured) and keyring's.
+SECRET_SERVICE_BACKENDS = ("app.auth.secret_service", "keyring.backends.SecretService")
 NO_SECRET_SERVICE = (
     "These tests need a real Secret Service (gnome-keyring on a private D-Bus session). "
     "Run them through tests/run.sh, e.g. `PYTHON=.venv/bin/python tests/run.sh tests/unit/auth` "
@@ -30,7 +32,7 @@ NO_SECRET_SERVICE = (
 def require_secret_service() -> None:
     """Fail (not skip) when the real keyring is not reachable: CI always runs under tests/run.sh."""
     backend = _pick_backend(None)
-    if backend is None or "SecretService" not in type(backend).__module__:
+    if backend is None or type(backend).__module__ not in SECRET_SERVICE_BACKENDS:
         found = "none usable" if backend is None else type(backend).__module__
         pytest.fail(f"{NO_SECRET_SERVICE} (keyring backend here: {found})")
     try:

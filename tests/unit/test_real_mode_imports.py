@@ -1,4 +1,4 @@
-"""Real-server mode loads neither the Azure AD stack nor the simulator until they are needed."""
+"""Real-server mode loads no Azure AD stack, keyring cryptography or simulator until needed."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
+# The script keeps a secret in the real Secret Service (run through tests/run.sh).
+pytestmark = pytest.mark.keyring
+
 # The window's composition for a real server, as app.gui builds it, up to the session that
-# would sign in (nothing is sent: no event loop runs the sign-in).
+# would sign in (nothing is sent: no event loop runs the sign-in), and one secret kept in the
+# window's keyring store.
 _SCRIPT = """
 import asyncio, json, sys
 from PySide6.QtWidgets import QApplication
@@ -20,6 +26,7 @@ from app.settings import Settings
 from app.ui.mainwindow import MainWindow
 from app.viewmodel.ports import Account, MemorySettingsStore
 from app.viewmodel.shell import AppViewModel
+from app.auth.store import Kind
 from app.wiring import SignInAdapter, make_http
 
 qt = QApplication([])
@@ -34,6 +41,12 @@ async def compose():
     account = Account(address="alice@contoso.com", server=settings.discovery_url,
                       user="alice@contoso.com")
     session = await adapter.open_session(account, "pw", show_device_code=lambda _t: None)
+    # A secret through the keyring store this window would keep sign-in details in.
+    store = adapter._token_store
+    await store.aset(Kind.PASSWORD, "real-mode-imports-probe", "probe-pw")
+    assert await store.aget(Kind.PASSWORD, "real-mode-imports-probe") == "probe-pw"
+    await store.adelete(Kind.PASSWORD, "real-mode-imports-probe")
+    assert store.persistent, store.notice
     await session.aclose()
     await http.aclose()
 
@@ -41,11 +54,13 @@ asyncio.run(compose())
 print(json.dumps(sorted(sys.modules)))
 """
 
+# secretstorage: keyring's own Secret Service backend, which imports cryptography at once.
 # click and pygments: httpx's command-line client, which the window never runs (app/__init__.py).
 HEAVY = (
     "msal",
     "requests",
     "cryptography",
+    "secretstorage",
     "starlette",
     "uvicorn",
     "app.simulator",
@@ -70,7 +85,7 @@ def _window_modules() -> list[str]:
     return modules
 
 
-def test_the_real_mode_window_and_session_load_no_azure_ad_stack_and_no_simulator() -> None:
+def test_the_real_mode_window_session_and_keyring_load_no_azure_ad_stack_and_no_simulator() -> None:
     modules = _window_modules()
     assert "app.wiring" in modules and "app.ucwa.session" in modules  # it did build a session
     assert [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)] == []

@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Iterator
 
-import keyring
 import keyring.backend
 import pytest
 
@@ -38,20 +37,17 @@ class HungKeyring(keyring.backend.KeyringBackend):
 
 @pytest.fixture
 def hung_keyring() -> Iterator[HungKeyring]:
-    previous = keyring.get_keyring()
     hung = HungKeyring()
-    keyring.set_keyring(hung)
     try:
         yield hung
     finally:
         hung.release.set()
-        keyring.set_keyring(previous)
 
 
 def test_a_keyring_that_does_not_answer_falls_back_to_memory_with_the_notice(
     hung_keyring: HungKeyring,
 ) -> None:
-    store = TokenStore(deadline_s=0.3)
+    store = TokenStore(hung_keyring, deadline_s=0.3)
 
     async def use_it() -> tuple[str | None, str | None, str | None]:
         started = time.monotonic()
