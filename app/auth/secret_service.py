@@ -18,13 +18,21 @@ from jeepney import (
     Properties,
     new_method_call,
 )
+from jeepney.bus import find_session_bus
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 from jeepney.wrappers import unwrap_msg
 
 from app.auth.deadlines import KEYRING_DEADLINE_S
 
-__all__ = ["APPLICATION", "BUS_NAME", "PROMPT_TIMEOUT_S", "SecretServiceKeyring", "available"]
+__all__ = [
+    "APPLICATION",
+    "BUS_NAME",
+    "PROMPT_TIMEOUT_S",
+    "SecretServiceKeyring",
+    "available",
+    "session_bus_configured",
+]
 
 _T = TypeVar("_T")
 
@@ -45,6 +53,15 @@ PROMPT_TIMEOUT_S: Final = 120.0
 
 class _Locked(keyring.errors.KeyringLocked):
     """The Secret Service answered IsLocked: unlocking the object and retrying may help."""
+
+
+def session_bus_configured() -> bool:
+    """True when this session names a D-Bus session bus (DBUS_SESSION_BUS_ADDRESS) we can use."""
+    try:
+        find_session_bus()
+    except (KeyError, ValueError, RuntimeError, StopIteration):
+        return False
+    return True
 
 
 def available(timeout_s: float = KEYRING_DEADLINE_S) -> bool:

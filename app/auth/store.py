@@ -94,6 +94,12 @@ def _default_backend(deadline_s: float) -> keyring.backend.KeyringBackend:
 
         if secret_service.available(deadline_s):
             return secret_service.SecretServiceKeyring()
+        if not secret_service.session_bus_configured():
+            # Every keyring that keyring finds by itself on Linux speaks D-Bus (Secret Service,
+            # KWallet), so without a session bus none can answer; asking keyring would import
+            # secretstorage and cryptography only to learn that. Any other backend is named in
+            # PYTHON_KEYRING_BACKEND or keyring's config file (see SECURITY.md).
+            return keyring.backends.fail.Keyring()
     return keyring.get_keyring()
 
 

@@ -16,14 +16,13 @@ __all__ = ["environment", "keyring_backend", "report_json", "report_text"]
 
 
 def keyring_backend() -> str:
-    """The keyring backend's class name, or why there is none (never raises)."""
+    """Where the app keeps secrets, chosen as sign-in chooses it: a backend module, or "memory"."""
     try:
-        import keyring
+        from app.auth.store import TokenStore
 
-        backend = keyring.get_keyring()
-    except Exception as exc:  # no backend, a broken D-Bus: that is itself a diagnosis
+        return TokenStore().backend_name
+    except Exception as exc:  # a broken keyring installation: that is itself a diagnosis
         return f"unavailable ({type(exc).__name__})"
-    return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
 def environment(settings: Settings, extra: Mapping[str, str] | None = None) -> dict[str, str]:

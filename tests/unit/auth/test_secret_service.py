@@ -12,6 +12,7 @@ from pathlib import Path
 
 import keyring
 import keyring.backend
+import keyring.backends.fail
 import keyring.backends.SecretService
 import keyring.errors
 import pytest
@@ -351,3 +352,25 @@ def test_using_it_imports_neither_secretstorage_nor_cryptography(service: str) -
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_without_a_session_bus_secrets_stay_in_memory_without_asking_keyring(
+    nothing_configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No D-Bus keyring can answer; keyring's own search would import cryptography to learn that.
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    asked: list[str] = []
+
+    def keyrings_choice() -> keyring.backend.KeyringBackend:
+        asked.append("get_keyring")
+        return keyring.backends.fail.Keyring()
+
+    monkeypatch.setattr(keyring, "get_keyring", keyrings_choice)
+
+    store = TokenStore()
+    store.set(Kind.PASSWORD, "alice", "pw-for-this-run")
+
+    assert asked == []
+    assert not store.persistent
+    assert store.notice == NO_KEYRING_NOTICE
+    assert store.get(Kind.PASSWORD, "alice") == "pw-for-this-run"
