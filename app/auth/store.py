@@ -72,14 +72,17 @@ def _pick_backend(
     deadline_s: float = KEYRING_DEADLINE_S,
 ) -> keyring.backend.KeyringBackend | None:
     chosen = backend if backend is not None else _default_backend(deadline_s)
+    if chosen is None:
+        return None
     if isinstance(chosen, keyring.backends.chainer.ChainerBackend):
         usable = [b for b in chosen.backends if not _is_unusable(b)]
         return usable[0] if usable else None
     return None if _is_unusable(chosen) else chosen
 
 
-def _default_backend(deadline_s: float) -> keyring.backend.KeyringBackend:
-    """keyring's choice, except on Linux when nobody chose: our own Secret Service client there.
+def _default_backend(deadline_s: float) -> keyring.backend.KeyringBackend | None:
+    """keyring's choice, except on Linux when nobody chose: our own Secret Service client there
+    (None: no keyring can answer).
 
     keyring's Secret Service backend imports secretstorage, which imports cryptography (~8 MB);
     ours holds the very same items without it. A backend named in PYTHON_KEYRING_BACKEND or
@@ -99,7 +102,7 @@ def _default_backend(deadline_s: float) -> keyring.backend.KeyringBackend:
             # KWallet), so without a session bus none can answer; asking keyring would import
             # secretstorage and cryptography only to learn that. Any other backend is named in
             # PYTHON_KEYRING_BACKEND or keyring's config file (see SECURITY.md).
-            return keyring.backends.fail.Keyring()
+            return None
     return keyring.get_keyring()
 
 
