@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from jeepney import (
@@ -14,12 +12,12 @@ from jeepney import (
     MessageType,
     Properties,
     new_error,
-    new_method_call,
     new_method_return,
     new_signal,
 )
-from jeepney.bus_messages import message_bus
-from jeepney.io.blocking import DBusConnection, open_dbus_connection
+from jeepney.io.blocking import open_dbus_connection
+
+from tests.helpers.dbus_service import FakeBusService
 
 WATCHER = "org.kde.StatusNotifierWatcher"
 WATCHER_PATH = "/StatusNotifierWatcher"
@@ -27,7 +25,6 @@ NOTIFICATIONS = "org.freedesktop.Notifications"
 NOTIFICATIONS_PATH = "/org/freedesktop/Notifications"
 ITEM_INTERFACE = "org.kde.StatusNotifierItem"
 _PROPS = "org.freedesktop.DBus.Properties"
-_NAME_TAKEN_NOW = 1  # RequestName's "primary owner" answer
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ class Item:
     path: str
 
 
-class FakeDesktop:
+class FakeDesktop(FakeBusService):
     """Owns the tray watcher and notification names on the session bus and records what apps do.
 
     A thread answers the calls the freedesktop StatusNotifierItem and Desktop Notifications
@@ -56,53 +53,18 @@ class FakeDesktop:
     """
 
     def __init__(self) -> None:
+        super().__init__("SESSION", (WATCHER, NOTIFICATIONS), "fake-desktop")
         self.items: list[Item] = []
         self.notifications: list[Notification] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._conn: DBusConnection | None = None
-        self._thread: threading.Thread | None = None
         self._next_id = 0
-
-    def __enter__(self) -> FakeDesktop:
-        conn = open_dbus_connection(bus="SESSION")
-        for name in (WATCHER, NOTIFICATIONS):
-            reply = conn.send_and_get_reply(
-                new_method_call(message_bus, "RequestName", "su", (name, 4))
-            )
-            if reply.body[0] != _NAME_TAKEN_NOW:
-                conn.close()
-                raise RuntimeError(f"{name} is already owned on this bus")
-        self._conn = conn
-        self._thread = threading.Thread(target=self._serve, name="fake-desktop", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        if self._conn is not None:
-            self._conn.close()
 
     def snapshot(self) -> tuple[list[Item], list[Notification]]:
         with self._lock:
             return list(self.items), list(self.notifications)
 
     # -- the serving thread ---------------------------------------------------------------------
-    def _serve(self) -> None:
-        assert self._conn is not None
-        while not self._stop.is_set():
-            try:
-                msg = self._conn.receive(timeout=0.1)
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # the bus went away (the test session ended)
-            if msg.header.message_type == MessageType.method_call:
-                self._conn.send(self._answer(msg))
+    def _respond(self, msg: Message) -> list[Message]:
+        return [self._answer(msg)]
 
     def _answer(self, msg: Message) -> Message:
         fields = msg.header.fields

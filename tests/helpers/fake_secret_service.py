@@ -6,24 +6,22 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 from jeepney import (
     DBusAddress,
     HeaderFields,
     Message,
-    MessageType,
     new_error,
     new_method_return,
     new_signal,
 )
-from jeepney.bus_messages import message_bus
-from jeepney.io.blocking import DBusConnection, open_dbus_connection
+from jeepney.io.blocking import open_dbus_connection
+
+from tests.helpers.dbus_service import FakeBusService
 
 BUS_NAME = "org.freedesktop.secrets"
 SECRET = "org.freedesktop.Secret."
@@ -32,7 +30,6 @@ COLLECTION = "/org/freedesktop/secrets/collection/login"
 CREATED_COLLECTION = "/org/freedesktop/secrets/collection/default"
 PROMPT_PATH = "/org/freedesktop/secrets/prompt/"
 _PROPS = "org.freedesktop.DBus.Properties"
-_NAME_TAKEN_NOW = 1  # RequestName's "primary owner" answer
 
 # How the prompt behaves once shown: "complete" unlocks (or creates), "dismiss" is the person
 # pressing Cancel, "never" is a prompt nobody answers, "spoofed" is another process sending the
@@ -96,7 +93,7 @@ class Seen:
     prompts_dismissed_by_client: int = 0
 
 
-class FakeSecretService:
+class FakeSecretService(FakeBusService):
     """Owns org.freedesktop.secrets on ``address`` and answers as much of the Secret Service API
     as a keyring client uses: one collection (locked or not), items, plain sessions, prompts.
 
@@ -112,6 +109,7 @@ class FakeSecretService:
         default_alias: bool = True,
         refuse: str | None = None,
     ) -> None:
+        super().__init__(address, (BUS_NAME,), "fake-secrets")
         self.address = address
         self.locked = locked
         self.prompt_mode: PromptMode = prompt
@@ -120,31 +118,7 @@ class FakeSecretService:
         self._collection: str | None = COLLECTION if default_alias else None
         self._items: dict[str, _Item] = {}
         self._prompts: dict[str, tuple[str, list[str]]] = {}  # path -> (what, objects)
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._conn: DBusConnection | None = None
-        self._thread: threading.Thread | None = None
         self._serial = 0
-
-    def __enter__(self) -> FakeSecretService:
-        conn = open_dbus_connection(bus=self.address)
-        reply = conn.send_and_get_reply(message_bus.RequestName(BUS_NAME, 4), timeout=5)
-        if reply.body[0] != _NAME_TAKEN_NOW:
-            conn.close()
-            raise RuntimeError(f"{BUS_NAME} is already owned on this bus")
-        self._conn = conn
-        self._thread = threading.Thread(target=self._serve, name="fake-secrets", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        if self._conn is not None:
-            self._conn.close()
 
     def add_item(self, attributes: dict[str, str], secret: str) -> None:
         with self._lock:
@@ -162,21 +136,10 @@ class FakeSecretService:
             ]
 
     # -- the serving thread ---------------------------------------------------------------------
-    def _serve(self) -> None:
-        assert self._conn is not None
-        while not self._stop.is_set():
-            try:
-                msg = self._conn.receive(timeout=0.1)
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # the bus went away
-            if msg.header.message_type == MessageType.method_call:
-                with self._lock:
-                    reply, after = self._answer(msg)
-                self._conn.send(reply)
-                for signal in after:
-                    self._conn.send(signal)
+    def _respond(self, msg: Message) -> list[Message]:
+        with self._lock:
+            reply, after = self._answer(msg)
+        return [reply, *after]
 
     def _answer(self, msg: Message) -> tuple[Message, list[Message]]:
         fields = msg.header.fields

@@ -96,32 +96,24 @@ def test_unicode_names_and_values_round_trip(service: str) -> None:
 # -- interchange with keyring's own Secret Service backend ----------------------------------------
 
 
-@pytest.mark.keyring
-def test_an_entry_keyrings_backend_wrote_is_read_replaced_and_deleted_by_ours(service: str) -> None:
-    theirs = keyring.backends.SecretService.Keyring()
-    ours = SecretServiceKeyring()
-    theirs.set_password(service, "alice", "written-by-keyring")
-
-    assert ours.get_password(service, "alice") == "written-by-keyring"
-    ours.set_password(service, "alice", "replaced-by-us")
-    assert theirs.get_password(service, "alice") == "replaced-by-us"
-    assert len(_stored_items(service)) == 1
-    ours.delete_password(service, "alice")
-    assert theirs.get_password(service, "alice") is None
+def _backend(which: str) -> keyring.backend.KeyringBackend:
+    return SecretServiceKeyring() if which == "ours" else keyring.backends.SecretService.Keyring()
 
 
 @pytest.mark.keyring
-def test_an_entry_we_wrote_is_read_replaced_and_deleted_by_keyrings_backend(service: str) -> None:
-    theirs = keyring.backends.SecretService.Keyring()
-    ours = SecretServiceKeyring()
-    ours.set_password(service, "alice", "written-by-us")
+@pytest.mark.parametrize(("writer", "other"), [("keyring's", "ours"), ("ours", "keyring's")])
+def test_an_entry_one_backend_wrote_is_read_replaced_and_deleted_by_the_other(
+    service: str, writer: str, other: str
+) -> None:
+    first, second = _backend(writer), _backend(other)
+    first.set_password(service, "alice", f"written-by-{writer}")
 
-    assert theirs.get_password(service, "alice") == "written-by-us"
-    theirs.set_password(service, "alice", "replaced-by-keyring")
-    assert ours.get_password(service, "alice") == "replaced-by-keyring"
+    assert second.get_password(service, "alice") == f"written-by-{writer}"
+    second.set_password(service, "alice", f"replaced-by-{other}")
+    assert first.get_password(service, "alice") == f"replaced-by-{other}"
     assert len(_stored_items(service)) == 1
-    theirs.delete_password(service, "alice")
-    assert ours.get_password(service, "alice") is None
+    second.delete_password(service, "alice")
+    assert first.get_password(service, "alice") is None
 
 
 @pytest.mark.keyring
