@@ -224,7 +224,7 @@ class DialerView(QWidget):
         self.number.installEventFilter(self)  # Up, Down and Esc move in the people found
         self.search.activated.connect(vm.dial)
         self.backspaceButton.clicked.connect(vm.backspace)
-        self.recentMenu.triggered.connect(lambda action: vm.setNumber(action.data()))
+        self.recentMenu.triggered.connect(lambda action: vm.chooseRecent(action.data()))
         # VM -> view.
         vm.numberChanged.connect(self._on_vm_number)
         vm.hintChanged.connect(self._on_vm_hint)
@@ -281,9 +281,9 @@ class DialerView(QWidget):
     def _on_vm_recent(self) -> None:
         self.recentMenu.clear()
         numbers = list(self._vm.recentNumbers or [])
-        for number in numbers:
+        for index, number in enumerate(numbers):
             action = self.recentMenu.addAction(number)
-            action.setData(number)
+            action.setData(index)
         self.recentButton.setEnabled(bool(numbers))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:

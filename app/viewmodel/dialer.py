@@ -35,7 +35,8 @@ class DialerViewModel(ViewModelBase):
             no call in progress, not already dialling.
         dialing (bool): a start_call request is in flight.
         canRedial (bool): there is a recent number and no call is in progress (Ctrl+R).
-        recentNumbers (list[str]): recently dialled numbers, newest first, display form.
+        recentNumbers (list[str]): recently dialled numbers, newest first, display form
+            (chooseRecent(index) puts one in the field as it was sent).
         callbackChoices (list[str]): "Work +1 425-555-0123", ..., plus a custom number if set.
         callbackIndex (int): the selected choice, -1 when there is none.
         callbackNumber (str): E.164 of the selected choice ("" = the server rings the first phone).
@@ -81,8 +82,8 @@ class DialerViewModel(ViewModelBase):
         self._canDial = False
         self._dialing = False
         self._canRedial = False
-        self._recent: list[str] = [n for n in saved.recent_numbers if n][:MAX_RECENT]
-        self._recentNumbers = [phone.display(n) for n in self._recent]
+        self._recent: list[str] = self._recents_from(saved.recent_numbers)
+        self._recentNumbers = [self._recent_display(n) for n in self._recent]
         self._phones: list[tuple[str, str]] = []
         self._custom: str | None = saved.callback_number
         self._callbackChoices: list[str] = []
@@ -136,8 +137,8 @@ class DialerViewModel(ViewModelBase):
         """Keep recents and the callback choice in ``store`` from now on (demo → real account)."""
         self._store = store
         saved = store.load()
-        self._recent = [n for n in saved.recent_numbers if n][:MAX_RECENT]
-        DialerViewModel.recentNumbers.set(self, [phone.display(n) for n in self._recent])
+        self._recent = self._recents_from(saved.recent_numbers)
+        DialerViewModel.recentNumbers.set(self, [self._recent_display(n) for n in self._recent])
         self._custom = saved.callback_number
         self._rebuild_choices(prefer=saved.callback_number)
         self._update_can_dial()
@@ -180,6 +181,23 @@ class DialerViewModel(ViewModelBase):
         if raw == self._raw:
             raw = _after_deleting_formatting(self._number, text, raw)
         self._apply(raw, show_incomplete=False)
+
+    @Slot(str)
+    def setSentNumber(self, sent: str) -> None:
+        """The field holds a number this app dialled before (history, recents), to call it again
+        exactly as it was sent: with its extension, and a number the server listed even where the
+        typing rules would find it incomplete (the server accepted it once)."""
+        target = self._target_sent_before(sent)
+        if target is None:
+            self.setNumber(sent)  # the typing rules say why it cannot be called
+        else:
+            self._use_target(target)
+
+    @Slot(int)
+    def chooseRecent(self, index: int) -> None:
+        """The recent number at ``index`` of recentNumbers, in the field as it was sent."""
+        if 0 <= index < len(self._recent):
+            self.setSentNumber(self._recent[index])
 
     @Slot(str)
     def appendDigit(self, ch: str) -> None:
@@ -276,25 +294,47 @@ class DialerViewModel(ViewModelBase):
         # Never during a call: it would overwrite the number being typed for nothing.
         if not self._canRedial:
             return
-        recent = self._recent[0]
-        self._apply(phone.clean(recent) if phone.is_plain(recent) else recent, show_incomplete=True)
+        self.setSentNumber(self._recent[0])
         self.dial()
 
     async def _dial(self, service: CallService, target: DialTarget, callback: str) -> None:
-        number = target.number
         try:
             await service.start_call(target, callback or None)
         finally:
             DialerViewModel.dialing.set(self, False)
             self._update_can_dial()
-        self._remember_recent(number)
-        self.dialed.emit(number)
+        self._remember_recent(target.uri)
+        self.dialed.emit(target.number)
 
-    def _remember_recent(self, number: str) -> None:
-        self._recent = [number, *(n for n in self._recent if n != number)][:MAX_RECENT]
-        DialerViewModel.recentNumbers.set(self, [phone.display(n) for n in self._recent])
+    def _remember_recent(self, sent: str) -> None:
+        self._recent = [sent, *(n for n in self._recent if n != sent)][:MAX_RECENT]
+        DialerViewModel.recentNumbers.set(self, [self._recent_display(n) for n in self._recent])
         self._update_can_dial()
         self._save(recent_numbers=tuple(self._recent))
+
+    # Recents are kept as the dial URIs sent ("tel:+14255550100;ext=12"): the bare number would
+    # lose the extension, and a number the server listed could fail the typing rules on redial.
+    def _target_sent_before(self, sent: str) -> DialTarget | None:
+        if sent[:4].lower() == "tel:":
+            try:
+                return dialing.dial_target_from_server(sent, self._region)
+            except InvalidNumber:
+                return None
+        # A sip: URI, or a bare number that recents saved by earlier versions hold.
+        return phone.check(phone.clean(sent) if phone.is_plain(sent) else sent, self._region).target
+
+    def _recents_from(self, saved: tuple[str, ...]) -> list[str]:
+        recents: list[str] = []
+        for entry in saved:
+            target = self._target_sent_before(entry) if entry else None
+            sent = target.uri if target is not None else entry
+            if sent and sent not in recents:
+                recents.append(sent)
+        return recents[:MAX_RECENT]
+
+    def _recent_display(self, sent: str) -> str:
+        target = self._target_sent_before(sent)
+        return target.display if target is not None else sent
 
     # -- callback number ("Ring me at") -------------------------------------------------------
     @Slot(int)

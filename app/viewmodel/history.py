@@ -41,7 +41,8 @@ def row(entry: Entry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "number": entry.typed or phone.display(sent),
-        "dial": sent,  # what redial and "copy number" use: the number as sent
+        "dial": sent,  # what "copy number" copies: the number as sent
+        "sent": entry.sent,  # what redial dials again: the URI as sent (extension included)
         "who": entry.answered_by or "",
         "when": when_text(entry.started_at),
         "duration": duration_text(entry.duration_s),
@@ -54,8 +55,8 @@ class HistoryViewModel(ViewModelBase):
     """The calls of the history file in use (the demo's in demo mode), newest first.
 
     Properties (each with a ``<name>Changed`` signal):
-        rows (list[dict]): id, number, dial, who, when, duration, outcome, reason (all display
-            text but ``id``), filtered by ``search``.
+        rows (list[dict]): id, number, dial, sent, who, when, duration, outcome, reason (all
+            display text but ``id`` and ``sent``, the URI redial calls), filtered by ``search``.
         search (str): the filter: part of a number or a name.
         message (str): one sentence about the last command ("" = nothing to say).
         enabled (bool): history is recorded (the ``history_enabled`` setting).
@@ -129,7 +130,7 @@ class HistoryViewModel(ViewModelBase):
         number = self._number(entry_id)
         if number is None:
             return
-        self._dialer.setNumber(number)
+        self._dialer.setSentNumber(number)
         if not self._dialer.canDial:
             # dial() would do nothing; say why (the view stays open when there is a message).
             if self._dialer.dialing:
@@ -144,7 +145,7 @@ class HistoryViewModel(ViewModelBase):
         self._dialer.dial()
 
     def _number(self, entry_id: int) -> str | None:
-        return next((r["dial"] for r in self._rows if r["id"] == entry_id), None)
+        return next((r["sent"] for r in self._rows if r["id"] == entry_id), None)
 
     @Slot(int)
     def deleteEntry(self, entry_id: int) -> None:

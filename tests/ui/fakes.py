@@ -153,6 +153,18 @@ class FakeDialerViewModel(_FakeBase):
         self._apply(text)
 
     @Slot(str)
+    def setSentNumber(self, sent: str) -> None:
+        self._record("setSentNumber", sent)
+        self._apply(sent)
+
+    @Slot(int)
+    def chooseRecent(self, index: int) -> None:
+        self._record("chooseRecent", index)
+        recent = list(self.recentNumbers or [])
+        if 0 <= index < len(recent):
+            self._apply(recent[index])
+
+    @Slot(str)
     def appendDigit(self, ch: str) -> None:
         self._record("appendDigit", ch)
         self._apply(self._number + ch)
@@ -319,6 +331,7 @@ def history_row(entry_id: int, number: str, **extra: Any) -> dict[str, Any]:
         "id": entry_id,
         "number": number,
         "dial": number.replace(" ", "").replace("-", ""),
+        "sent": "tel:" + number.replace(" ", "").replace("-", ""),
         "who": "",
         "when": "2026-01-02 03:04",
         "duration": "",

@@ -298,7 +298,7 @@ def test_recent_numbers_drop_down(window: MainWindow, shell: FakeAppViewModel) -
     actions = window.dialer.recentMenu.actions()
     assert [a.text() for a in actions] == ["+1 425-555-0100", "+1 425-555-0105"]
     actions[1].trigger()
-    assert shell.dialer.called("setNumber") == [("+1 425-555-0105",)]
+    assert shell.dialer.called("chooseRecent") == [(1,)]
 
 
 def test_tab_order_is_sensible(window: MainWindow) -> None:

@@ -194,7 +194,7 @@ def test_dial_places_the_call_with_the_callback_and_remembers_it(
     assert service.calls[-1] == ("start_call", "+442079460000", "+14255550124")
     assert dialer.recentNumbers == ["+44 20 7946 0000"]
     saved = store.load()
-    assert saved.recent_numbers == ("+442079460000",)
+    assert saved.recent_numbers == ("tel:+442079460000",)  # as sent: an extension would stay
     assert saved.callback_number == "+14255550124"
     # A new dialer (next start) has the recents and the chosen phone.
     again = DialerViewModel(store)
@@ -273,6 +273,57 @@ def test_ready_follows_the_shell(dialer: DialerViewModel) -> None:
     ]:
         dialer.set_ready(signed_in=state is ConnectionState.SIGNED_IN, call_active=False)
         assert dialer.canDial is expected
+
+
+def test_redial_calls_the_extension_too(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel
+) -> None:
+    service = FakeCallService()
+    ready(dialer, service)
+    dialer.setNumber("(425) 555-0100 x12")
+    with qtbot.waitSignal(dialer.dialed):
+        dialer.dial()
+    assert dialer.recentNumbers == ["+1 425-555-0100 ext. 12"]
+
+    dialer.clear()
+    with qtbot.waitSignal(dialer.dialed):
+        dialer.redial()
+    assert dialer.target is not None and dialer.target.uri == "tel:+14255550100;ext=12"
+    assert dialer.number == "+1 425-555-0100 ext. 12"
+
+
+def test_a_number_the_server_listed_is_redialled_as_it_was_sent(
+    qtbot: QtBot, aloop: asyncio.AbstractEventLoop, dialer: DialerViewModel
+) -> None:
+    # Carol's work number is the server's own short form, which the typing rules find incomplete.
+    service = FakeCallService()
+    ready(dialer, service)
+    dialer.setNumber("carol")
+    qtbot.waitUntil(lambda: dialer.search.showing, timeout=2000)
+    with qtbot.waitSignal(dialer.dialed):
+        dialer.dial()
+    sent = dialer.target.uri if dialer.target is not None else None
+    assert sent == "tel:+1425554321;ext=54321"
+
+    dialer.clear()
+    with qtbot.waitSignal(dialer.dialed):
+        dialer.redial()
+    assert dialer.target is not None and dialer.target.uri == sent
+    assert [c[1] for c in service.calls if c[0] == "start_call"] == ["+1425554321"] * 2
+
+
+def test_choosing_a_recent_number_puts_it_in_the_field_as_it_was_sent(
+    store: MemorySettingsStore,
+) -> None:
+    saved = ("tel:+1425554321;ext=54321", "+14255550101")  # the older, bare form still reads
+    store.save(store.load().replace(recent_numbers=saved))
+    dialer = DialerViewModel(store)
+    assert dialer.recentNumbers == ["+1425554321 ext. 54321", "+1 425-555-0101"]
+    dialer.chooseRecent(0)
+    assert dialer.numberValid and dialer.target is not None
+    assert dialer.target.uri == "tel:+1425554321;ext=54321"
+    dialer.chooseRecent(1)
+    assert dialer.target is not None and dialer.target.uri == "tel:+14255550101"
 
 
 def test_redial_needs_a_recent_number_and_no_call(

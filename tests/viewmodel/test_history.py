@@ -130,6 +130,24 @@ def test_redial_fills_the_dialer_and_places_the_call(
     assert vm.message == ""
 
 
+def test_redial_of_a_number_the_server_listed_places_it_as_sent(
+    qtbot: QtBot,
+    aloop: asyncio.AbstractEventLoop,
+    service: HistoryService,
+    vm: HistoryViewModel,
+    dialer: DialerViewModel,
+) -> None:
+    # A short number from the address book, with an extension: incomplete by the typing rules.
+    session = _signed_in(dialer)
+    entry = add(service, "carol", "tel:+1425554321;ext=54321")
+    vm.refresh()
+    with qtbot.waitSignal(dialer.dialed, timeout=3000):
+        vm.redial(entry)
+    assert ("start_call", "+1425554321", None) in session.calls
+    assert dialer.target is not None and dialer.target.uri == "tel:+1425554321;ext=54321"
+    assert vm.message == ""
+
+
 def test_redial_during_a_call_is_refused_with_the_reason(
     service: HistoryService, vm: HistoryViewModel, dialer: DialerViewModel, call: FakeCallViewModel
 ) -> None:
