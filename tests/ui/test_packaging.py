@@ -84,18 +84,19 @@ def test_app_icon_pngs_exist_at_their_size(qapp: object, size: int) -> None:
     assert image.hasAlphaChannel()
 
 
-def test_windows_and_macos_url_handlers_name_both_schemes() -> None:
+def test_windows_and_macos_url_handlers_name_the_three_schemes_linux_does() -> None:
     reg = (PACKAGING / "windows" / "ucwa-phone-url-handler.reg").read_bytes()
     assert reg.startswith(b"Windows Registry Editor Version 5.00\r\n")
     text = reg.decode("ascii")
     assert '"URL Protocol"=""' in text
-    assert '"tel"="UcwaPhone.tel"' in text and '"callto"="UcwaPhone.tel"' in text
+    for scheme in ("tel", "callto", "sip"):  # as the .desktop file's MimeType
+        assert f'"{scheme}"="UcwaPhone.tel"' in text
     assert '\\"%1\\"' in text  # the link is passed quoted
     plist = ET.parse(PACKAGING / "macos" / "Info-url-handler.plist")
     schemes = {e.text for e in plist.iter("string")}
-    assert {"tel", "callto"} <= schemes
+    assert {"tel", "callto", "sip"} <= schemes
     spec = (PACKAGING / "ucwa-phone.spec").read_text(encoding="utf-8")
-    assert '"CFBundleURLSchemes": ["tel", "callto"]' in spec
+    assert '"CFBundleURLSchemes": ["tel", "callto", "sip"]' in spec
 
 
 def _install(tmp_path: Path, *args: str, exec_path: str | None = None) -> str:
