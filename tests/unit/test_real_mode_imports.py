@@ -60,6 +60,7 @@ print(json.dumps(sorted(sys.modules)))
 
 # secretstorage: keyring's own Secret Service backend, which imports cryptography at once.
 # click and pygments: httpx's command-line client, which the window never runs (app/__init__.py).
+# PySide6.QtNetwork: ~3 MB resident; the single-instance socket is a plain Unix socket there.
 HEAVY = (
     "msal",
     "requests",
@@ -70,7 +71,7 @@ HEAVY = (
     "app.simulator",
     "click",
     "pygments",
-)
+) + (("PySide6.QtNetwork",) if sys.platform != "win32" else ())
 
 
 def _window_modules() -> list[str]:
