@@ -2,7 +2,7 @@
 
 ``run(args)`` is what ``ucwa-phone`` without a COMMAND does. Qt, the view-models and the sign-in
 stack are imported inside the functions, in the order the start needs them: a second launch
-that only hands its link to the running copy never loads more than QtNetwork.
+that only hands its link to the running copy never loads the window's modules.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from app.ui.single_instance import HandOver, SingleInstance, hand_over, peer_uid
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _someone_else(_socket: object) -> int:
+def _someone_else(_socket: socket.socket) -> int:
     return os.getuid() + 1
 
 
@@ -80,8 +80,8 @@ def test_a_later_launch_hands_its_link_to_the_running_copy(qtbot: QtBot, name: s
 def test_the_peer_is_identified_as_this_user(qtbot: QtBot, name: str) -> None:
     seen: list[int | None] = []
 
-    def record(sock: object) -> int | None:
-        uid = peer_uid(sock)  # type: ignore[arg-type]
+    def record(sock: socket.socket) -> int | None:
+        uid = peer_uid(sock)
         seen.append(uid)
         return uid
 
@@ -128,6 +128,94 @@ def test_links_from_another_user_are_refused(qtbot: QtBot, name: str) -> None:
         qtbot.wait(100)
         assert links == []
     finally:
+        instance.close()
+
+
+def _connect(name: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(5)
+    sock.connect(name)
+    sock.setblocking(False)
+    return sock
+
+
+def _closed(sock: socket.socket, got: list[bytes] | None = None) -> bool:
+    """Whether the copy has closed this connection (what it said before is added to ``got``)."""
+    try:
+        chunk = sock.recv(64)
+    except BlockingIOError:
+        return False
+    except OSError:  # reset: it closed with our bytes unread
+        return True
+    if got is not None:
+        got.append(chunk)
+    return chunk == b""
+
+
+def test_the_socket_file_is_private_to_the_user(name: str) -> None:
+    instance = _listening(name, [])
+    try:
+        assert (os.stat(name).st_mode & 0o777) == 0o600
+    finally:
+        instance.close()
+    assert not Path(name).exists()  # a later launch starts without a stale file to take over
+
+
+def test_a_connection_that_sends_nothing_is_dropped_and_the_next_launch_gets_through(
+    qtbot: QtBot, name: str
+) -> None:
+    links: list[str] = []
+    instance = _listening(name, links, send_within_ms=1000)
+    silent = _connect(name)
+    try:
+        qtbot.wait(200)
+        assert not _closed(silent)  # its time is not up yet
+        qtbot.waitUntil(lambda: _closed(silent), timeout=5000)
+        assert _later_launch(qtbot, name, "tel:+1") == ("delivered", "True")
+        assert links == ["tel:+1"]
+    finally:
+        silent.close()
+        instance.close()
+
+
+def test_more_silent_connections_than_the_cap_do_not_keep_a_later_launch_out(
+    qtbot: QtBot, name: str
+) -> None:
+    links: list[str] = []
+    instance = _listening(name, links, send_within_ms=60_000)  # none of them times out here
+    silent = [_connect(name) for _ in range(12)]
+    try:
+        qtbot.wait(200)
+        assert _later_launch(qtbot, name, "tel:+1") == ("delivered", "True")
+        assert links == ["tel:+1"]
+        # At most 8 wait at once, the oldest were dropped to make room (the launch took one).
+        assert [_closed(s) for s in silent] == [True] * 5 + [False] * 7
+    finally:
+        for s in silent:
+            s.close()
+        instance.close()
+
+
+def test_a_line_longer_than_4096_bytes_is_dropped_without_being_delivered(
+    qtbot: QtBot, name: str
+) -> None:
+    links: list[str] = []
+    instance = _listening(name, links)
+    longest, too_long = _connect(name), _connect(name)
+    try:
+        got: list[bytes] = []
+        longest.sendall(b"x" * 4096 + b"\n")
+        qtbot.waitUntil(lambda: _closed(longest, got), timeout=5000)
+        assert b"".join(got) == b"ok\n" and links == ["x" * 4096]
+
+        got.clear()
+        too_long.sendall(b"y" * 4097 + b"\n")
+        qtbot.waitUntil(lambda: _closed(too_long, got), timeout=5000)
+        qtbot.wait(100)
+        assert b"".join(got) == b"" and links == ["x" * 4096]
+    finally:
+        longest.close()
+        too_long.close()
         instance.close()
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.keyring
 
 # The window's composition for a real server, as app.gui builds it, up to the session that
-# would sign in (nothing is sent: no event loop runs the sign-in), and one secret kept in the
-# window's keyring store.
+# would sign in (nothing is sent: no event loop runs the sign-in), one secret kept in the
+# window's keyring store, and the single-instance check (nobody answers: this copy listens).
 _SCRIPT = """
 import asyncio, json, sys
 from PySide6.QtWidgets import QApplication
-import app.gui  # noqa: F401  (the window's process module, as ucwa-phone loads it)
+import app.gui  # (the window's process module, as ucwa-phone loads it)
 from app.settings import Settings
 from app.ui.mainwindow import MainWindow
 from app.viewmodel.ports import Account, MemorySettingsStore
@@ -51,11 +52,15 @@ async def compose():
     await http.aclose()
 
 asyncio.run(compose())
+instance = app.gui._single_instance(qt, None)
+assert instance is not None and instance.problem is None
+instance.close()
 print(json.dumps(sorted(sys.modules)))
 """
 
 # secretstorage: keyring's own Secret Service backend, which imports cryptography at once.
 # click and pygments: httpx's command-line client, which the window never runs (app/__init__.py).
+# PySide6.QtNetwork: ~3 MB resident; the single-instance socket is a plain Unix socket there.
 HEAVY = (
     "msal",
     "requests",
@@ -66,20 +71,21 @@ HEAVY = (
     "app.simulator",
     "click",
     "pygments",
-)
+) + (("PySide6.QtNetwork",) if sys.platform != "win32" else ())
 
 
 def _window_modules() -> list[str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory() as runtime:  # created 0700: the single-instance socket's
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": runtime}
+        done = subprocess.run(
+            [sys.executable, "-c", _SCRIPT],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     modules: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
     return modules
