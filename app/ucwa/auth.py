@@ -234,7 +234,10 @@ def select_challenge(challenges: Iterable[AuthChallenge]) -> AuthChallenge | Non
 
 
 class UcwaAuth(httpx.Auth):
-    """Adds ``Authorization: Bearer`` per origin; on a 401 refreshes once (single-flight), retries.
+    """Adds ``Authorization: Bearer`` per origin; on a 401 refreshes (single-flight) and retries.
+
+    One refresh per refused token of ours; when the first token of a run was the provider's kept
+    one (an earlier run's, from the keyring) and is refused, the provider is asked once more.
 
     A token is only ever attached to requests for the origin it was issued for, so a redirect to
     another pool can never leak it. Passed per request by the transport, so token endpoints can be
@@ -319,7 +322,18 @@ class UcwaAuth(httpx.Auth):
         with _deadline_paused():
             token = await self._refresh(here, challenge, sent)
         request.headers["Authorization"] = f"Bearer {token}"
-        yield request  # the one retry; a second 401 goes back to the caller
+        response = yield request
+        if response.status_code != 401 or sent is not None:
+            return  # a token of ours was refused already: this 401 goes back to the caller
+        # The provider may have answered with a token it kept (the keyring's, from an earlier
+        # run) that this server no longer takes: it restarted with new keys, or revoked it. Asked
+        # again with that token named stale, the provider signs in afresh, once.
+        response._content = await read_capped(response, ERROR_LIMIT, truncate=True)
+        with _deadline_paused():
+            fresh = await self._refresh(here, challenge, token)
+        if fresh != token:
+            request.headers["Authorization"] = f"Bearer {fresh}"
+            yield request  # the last retry; another 401 goes back to the caller
 
     def _checked_authority(self, challenge: AuthChallenge, host: str) -> AuthChallenge:
         """``challenge`` if its Azure AD authority (if any) may be used. An MsRtcOAuth challenge

@@ -14,6 +14,7 @@ import pytest
 from app.auth.service import SignInService
 from app.auth.store import TokenStore
 from app.settings import Settings
+from app.simulator import SimConfig, Simulator
 from app.simulator.serve import SimServer
 from app.ucwa.calls import CallState
 from app.ucwa.session import UcwaSession
@@ -109,6 +110,33 @@ def test_cli_login_then_a_new_process_signs_in_silently_from_the_keyring(
     finally:
         _run("-m", "app", "logout", "--forget")
     assert keyring.get_password("ucwa-phone", "index") is None
+
+
+@pytest.mark.keyring
+def test_a_server_restarted_with_new_keys_gets_a_fresh_sign_in_not_an_error(
+    sim_config: SimConfig, sim_credentials: tuple[str, str]
+) -> None:
+    # The tickets of the first run stay in the keyring; the restarted server no longer takes them.
+    authfixtures.require_secret_service()
+    user, password = sim_credentials
+    env = {**os.environ, "UCWA_PHONE_PASSWORD": password}
+    port = 0  # the first server picks one; the second comes back on the same origin
+    try:
+        for run in ("before the restart", "after the restart"):
+            sim = Simulator(sim_config)
+            try:
+                with SimServer(sim, port=port) as server:
+                    port = server.port
+                    call = _run(
+                        "-m", "app", "call", "4255550100", "--hangup-after", "0.2",
+                        "--server", server.base_url, "--user", user, env=env,
+                    )  # fmt: skip
+                    assert call.returncode == 0, f"{run}: {call.stderr}"
+                    assert _grants(server) >= 1, run  # signed in with the password each time
+            finally:
+                sim.close()
+    finally:
+        _run("-m", "app", "logout", "--forget")
 
 
 def test_cli_login_with_a_wrong_password_says_so(sim_server: SimServer) -> None:
