@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from app.simulator.simulator import Simulator
 
 
+class SimulatedReset(ConnectionResetError):
+    """The fault control's "reset": raised after the status line, so the server closes the
+    connection mid-answer. Intended, so ``serve.py`` keeps uvicorn from logging it as a crash."""
+
+
 class SimMiddleware:
     def __init__(self, app: ASGIApp, sim: Simulator) -> None:
         self.app = app
@@ -65,7 +70,7 @@ class SimMiddleware:
                         "headers": [(b"content-length", b"1024")],
                     }
                 )
-                raise ConnectionResetError("connection reset by the simulator's fault control")
+                raise SimulatedReset("connection reset by the simulator's fault control")
             rule = self.sim.faults.take_forced(method, path, query)
             if rule is not None:
                 response = self._forced(scope, receive, rule)

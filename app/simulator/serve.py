@@ -14,6 +14,7 @@ from types import TracebackType
 import uvicorn
 
 from app.simulator.documents import DISCOVERY_PATH
+from app.simulator.middleware import SimulatedReset
 from app.simulator.simulator import Simulator
 from app.simulator.tls import TlsFiles, make_tls_files
 
@@ -83,6 +84,9 @@ class SimServer:
             **ssl,  # type: ignore[arg-type]
         )
         server = uvicorn.Server(config)
+        # An exception out of the app is logged by uvicorn, with its traceback, as an error; a
+        # reset the fault control asked for is no error (addFilter keeps one copy of it).
+        logging.getLogger("uvicorn.error").addFilter(_not_a_simulated_reset)
         # uvicorn would install SIGINT/SIGTERM handlers; the owner of the process decides.
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         return server
@@ -220,3 +224,7 @@ class SimServer:
             log.debug("simulator task ended with an error", exc_info=True)
         self._task = None
         self._cleanup()
+
+
+def _not_a_simulated_reset(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], SimulatedReset))
