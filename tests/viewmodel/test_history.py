@@ -113,38 +113,33 @@ def _signed_in(dialer: DialerViewModel) -> FakeCallService:
     return session
 
 
-def test_redial_fills_the_dialer_and_places_the_call(
+@pytest.mark.parametrize(
+    ("typed", "sent", "called", "shown"),
+    [
+        ("(425) 555-0100", "tel:+14255550100", "+14255550100", "+1 425-555-0100"),
+        # A short number from the address book, with an extension: incomplete by typing rules.
+        ("carol", "tel:+1425554321;ext=54321", "+1425554321", "+1425554321 ext. 54321"),
+    ],
+)
+def test_redial_fills_the_dialer_and_places_the_call_as_it_was_sent(
     qtbot: QtBot,
     aloop: asyncio.AbstractEventLoop,
     service: HistoryService,
     vm: HistoryViewModel,
     dialer: DialerViewModel,
+    typed: str,
+    sent: str,
+    called: str,
+    shown: str,
 ) -> None:
     session = _signed_in(dialer)
-    entry = add(service, "(425) 555-0100", "tel:+14255550100")
+    entry = add(service, typed, sent)
     vm.refresh()
     with qtbot.waitSignal(dialer.dialed, timeout=3000):
         vm.redial(entry)
-    assert ("start_call", "+14255550100", None) in session.calls
-    assert dialer.number == "+1 425-555-0100"
-    assert vm.message == ""
-
-
-def test_redial_of_a_number_the_server_listed_places_it_as_sent(
-    qtbot: QtBot,
-    aloop: asyncio.AbstractEventLoop,
-    service: HistoryService,
-    vm: HistoryViewModel,
-    dialer: DialerViewModel,
-) -> None:
-    # A short number from the address book, with an extension: incomplete by the typing rules.
-    session = _signed_in(dialer)
-    entry = add(service, "carol", "tel:+1425554321;ext=54321")
-    vm.refresh()
-    with qtbot.waitSignal(dialer.dialed, timeout=3000):
-        vm.redial(entry)
-    assert ("start_call", "+1425554321", None) in session.calls
-    assert dialer.target is not None and dialer.target.uri == "tel:+1425554321;ext=54321"
+    assert ("start_call", called, None) in session.calls
+    assert dialer.target is not None and dialer.target.uri == sent
+    assert dialer.number == shown
     assert vm.message == ""
 
 
