@@ -99,12 +99,10 @@ def hand_over(
             log.warning("single-instance socket %s belongs to user %d; not using it", name, uid)
             return HandOver.FOREIGN
         reply = b""
-        try:
+        with contextlib.suppress(OSError):  # dropped, or silent past the timeout: no "ok" then
             sock.sendall(line)
             while _ACK not in reply and (chunk := sock.recv(64)):
                 reply += chunk
-        except OSError:  # dropped, or silent past the timeout
-            pass
         return _outcome(_ACK in reply)
 
 
@@ -276,13 +274,11 @@ class SingleInstance(QObject):
         if server is None:
             return
         server.close()
-        # The file, unless a later copy has put its own there since.
-        try:
+        # The file, unless a later copy has put its own there since (or it is gone already).
+        with contextlib.suppress(OSError):
             status = os.stat(self._name)
             if (status.st_dev, status.st_ino) == self._inode:
                 os.unlink(self._name)
-        except OSError:
-            pass
 
     def set_handler(self, handler: Callable[[str], None]) -> None:
         self._handler = handler

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
@@ -15,7 +16,7 @@ _NAME_TAKEN_NOW = 1  # RequestName's "primary owner" answer
 _REPLACE_NONE = 4  # RequestName's DBUS_NAME_FLAG_DO_NOT_QUEUE
 
 
-class FakeBusService:
+class FakeBusService(ABC):
     """``with Subclass(...) as fake:`` owns ``names`` on ``bus`` ("SESSION" or an address) and
     sends, for each method call, the messages ``_respond`` returns (a reply, then any signals).
     """
@@ -50,8 +51,9 @@ class FakeBusService:
         if self._conn is not None:
             self._conn.close()
 
+    @abstractmethod
     def _respond(self, msg: Message) -> Iterable[Message]:
-        raise NotImplementedError
+        """What to send for the method call ``msg``: its reply first, then any signals."""
 
     def _serve(self) -> None:
         assert self._conn is not None
