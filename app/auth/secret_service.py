@@ -43,12 +43,28 @@ _SECRET = "org.freedesktop.Secret."
 _SERVICE = DBusAddress("/org/freedesktop/secrets", BUS_NAME, _SECRET + "Service")
 _NONE = "/"  # the Secret Service's "no object" / "no prompt needed"
 _IS_LOCKED = _SECRET + "Error.IsLocked"
+# The default collection under its alias: the service resolves it on every call. keyring's
+# backend (secretstorage) addresses it so; gnome-keyring may answer ReadAlias("default") with "/"
+# while this path still leads to its login keyring.
+_DEFAULT_ALIAS = "/org/freedesktop/secrets/aliases/default"
+# Errors that mean "no such object" (as secretstorage reads them).
+_NOT_FOUND = frozenset(
+    {
+        "org.freedesktop.DBus.Error.UnknownMethod",
+        "org.freedesktop.DBus.Error.UnknownObject",
+        _SECRET + "Error.NoSuchObject",
+    }
+)
 # keyring.backends.SecretService.Keyring.appid: the same attributes make the same items, so an
 # entry written by either backend is found, replaced and deleted by the other.
 APPLICATION: Final = "Python keyring library"
 # How long a person may take at an unlock prompt. The store gives up on the call much sooner
 # (KEYRING_DEADLINE_S); this only makes sure an abandoned call's thread and socket end, too.
 PROMPT_TIMEOUT_S: Final = 120.0
+
+
+class _NotFound(keyring.errors.KeyringError):
+    """The Secret Service has no such object (collection, item or alias)."""
 
 
 class _Locked(keyring.errors.KeyringLocked):
@@ -169,7 +185,7 @@ class _Client:
     def collection(self, preferred: str | None) -> str:
         """The collection to use, unlocked: ``preferred``, else the one aliased "default"."""
         path = preferred or self._default_collection()
-        locked = self._property(path, _SECRET + "Collection", "Locked", "the collection")
+        locked = self._property(path, _SECRET + "Collection", "Locked", "reading the collection")
         if locked:
             self._unlock(path, "the collection")
         return path
@@ -219,11 +235,12 @@ class _Client:
     # -- plumbing ------------------------------------------------------------------------------
 
     def _default_collection(self) -> str:
-        (path,) = self._call(
-            _SERVICE, "ReadAlias", "s", ("default",), "finding the default collection"
-        )
-        if path != _NONE:
-            return str(path)
+        try:
+            collection = _SECRET + "Collection"
+            self._property(_DEFAULT_ALIAS, collection, "Label", "finding the default collection")
+            return _DEFAULT_ALIAS
+        except _NotFound:
+            log.info("the Secret Service has no default collection; asking it to create one")
         # As keyring's backend (secretstorage): create it, labelled "Default"; this may prompt.
         label = {_SECRET + "Collection.Label": ("s", "Default")}
         path, prompt = self._call(
@@ -259,7 +276,8 @@ class _Client:
         unlocked, prompt = self._call(_SERVICE, "Unlock", "ao", ([path],), f"unlocking {what}")
         if prompt != _NONE:
             _signature, unlocked = self._prompt(prompt, f"to unlock {what}")
-        if path not in unlocked:
+        # One object was asked for; an alias may come back as the collection it names.
+        if not unlocked:
             raise keyring.errors.KeyringLocked(f"The Secret Service did not unlock {what}.")
 
     def _prompt(self, prompt: str, purpose: str) -> tuple[str, Any]:
@@ -299,9 +317,9 @@ class _Client:
         except OSError as exc:
             log.debug("could not dismiss the Secret Service prompt (%s)", type(exc).__name__)
 
-    def _property(self, path: str, interface: str, name: str, what: str) -> Any:
+    def _property(self, path: str, interface: str, name: str, doing: str) -> Any:
         message = Properties(DBusAddress(path, BUS_NAME, interface)).get(name)
-        ((_signature, value),) = self._send(message, f"reading {what}")
+        ((_signature, value),) = self._send(message, doing)
         return value
 
     def _call(
@@ -329,6 +347,8 @@ class _Client:
             name = str(reply.header.fields.get(HeaderFields.error_name, "an unnamed error"))
             if name == _IS_LOCKED:
                 raise _Locked(f"The Secret Service is locked ({doing}).")
+            if name in _NOT_FOUND:
+                raise _NotFound(f"The Secret Service has no such object ({doing}).")
             raise keyring.errors.KeyringError(f"Secret Service error while {doing}: {name}.")
         sender = reply.header.fields.get(HeaderFields.sender)
         if isinstance(sender, str) and sender != message_bus.bus_name:

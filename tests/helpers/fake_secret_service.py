@@ -28,6 +28,7 @@ SECRET = "org.freedesktop.Secret."
 SERVICE_PATH = "/org/freedesktop/secrets"
 COLLECTION = "/org/freedesktop/secrets/collection/login"
 CREATED_COLLECTION = "/org/freedesktop/secrets/collection/default"
+DEFAULT_ALIAS = "/org/freedesktop/secrets/aliases/default"
 PROMPT_PATH = "/org/freedesktop/secrets/prompt/"
 _PROPS = "org.freedesktop.DBus.Properties"
 
@@ -144,6 +145,8 @@ class FakeSecretService(FakeBusService):
     def _answer(self, msg: Message) -> tuple[Message, list[Message]]:
         fields = msg.header.fields
         path = str(fields.get(HeaderFields.path))
+        if path == DEFAULT_ALIAS and self._collection is not None:
+            path = self._collection  # the alias names the default collection, when there is one
         interface = fields.get(HeaderFields.interface)
         member = str(fields.get(HeaderFields.member))
         if member == self.refuse:
@@ -218,6 +221,8 @@ class FakeSecretService(FakeBusService):
         return self._unknown(msg)
 
     def _property(self, msg: Message, path: str, name: str) -> Message:
+        if name == "Label" and path == self._collection:
+            return new_method_return(msg, "v", (("s", "Login"),))
         if name == "Locked" and (path == self._collection or path in self._items):
             return new_method_return(msg, "v", (("b", self.locked),))
         return self._unknown(msg)
