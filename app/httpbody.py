@@ -99,10 +99,10 @@ async def read_capped(response: httpx.Response, limit: int, *, truncate: bool = 
     whose start is all we look at). Read timeouts stay with the caller's deadline.
     """
     try:
-        read = response.content  # an in-memory transport hands over answers already read
+        read: bytes | None = response.content  # an in-memory transport hands it over read
     except httpx.ResponseNotRead:
-        pass
-    else:
+        read = None
+    if read is not None:
         await response.aclose()
         if len(read) > limit and not truncate:
             raise BodyTooLarge(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -413,15 +414,13 @@ class ActiveCall:
         """After a refused cancel: apply the events in flight; the stop href if it connected."""
         if (channel := self._channel()) is not None:
             await channel.drain(1.0)
-        try:
+        with contextlib.suppress(TimeoutError):  # settled or not, the tracker says what is known
             async with asyncio.timeout(CANCEL_SETTLE_S):
                 while self.live:
                     if (stop := self.tracker.stop_after_cancel()) is not None:
                         return stop
                     self._changed.clear()
                     await self._changed.wait()
-        except TimeoutError:
-            pass
         return self.tracker.stop_after_cancel() if self.current else None
 
     async def _stop_after_cancel(self, stop: str) -> None:

@@ -191,7 +191,7 @@ class _Ended(asyncio.Event):
     """A session listener set once the call is over."""
 
     def on_status(self, status: SessionStatus) -> None:
-        pass
+        """The connection's state does not matter here; only the call's end does."""
 
     def on_call(self, snapshot: CallSnapshot) -> None:
         if snapshot.state.is_final:
